@@ -1,0 +1,64 @@
+# One entry point for everything: `make run` (the offline demo) and `make test` (every check).
+# Both set up what they need first; nothing has to be installed by hand.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The Lambda runtime is python3.13; pyenv provides it here. Fall back to python3 (3.11+ works too).
+PYTHON_BOOTSTRAP ?= $(shell PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+export AWS_REGION ?= eu-west-1
+export AWS_DEFAULT_REGION ?= $(AWS_REGION)
+export SAM_CLI_TELEMETRY := 0
+# sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
+export PYENV_VERSION ?= 3.13.0:3.11.7
+
+.PHONY: help setup run test lint typecheck unit template build deploy clean
+
+help:
+	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
+	@echo "make test     - set up and run every check: lint, types, unit, integration, template"
+	@echo "make build    - sam build (layers for python3.13/arm64)"
+	@echo "make deploy   - sam build && sam deploy --guided"
+
+$(VENV)/.installed: requirements/dev.txt layers/dependencies/requirements.txt
+	test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON_BOOTSTRAP) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	touch $@
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed
+
+run: $(VENV)/.installed
+	$(PY) -m offline.demo
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest
+
+template: $(VENV)/.installed $(SAM_VENV)/.installed
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint --template template.yaml --region $(AWS_REGION)
+
+test: lint typecheck template unit
+
+build: $(SAM_VENV)/.installed
+	$(SAM) build --template template.yaml
+
+deploy: build
+	$(SAM) deploy --guided
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

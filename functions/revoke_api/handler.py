@@ -1,0 +1,56 @@
+"""API Gateway entry point: POST /messages/{message_uuid}/revoke."""
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
+from rcs_revoker.bootstrap import revocation_service
+from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.lambda_deadline import deadline_from
+from rcs_revoker.observability import logger, metrics
+from rcs_revoker.revocations import revoke_from_api
+
+app = APIGatewayRestResolver()
+revocation_service()  # cold start: validate the configuration and build the clients once
+
+
+@app.post("/messages/<message_uuid>/revoke")
+def revoke(message_uuid: str) -> Response[str]:
+    event = app.current_event
+    result = revoke_from_api(
+        message_uuid,
+        event.body,
+        is_base64=bool(event.is_base64_encoded),
+        deadline=deadline_from(app.lambda_context),
+    )
+    return Response(202, content_type="application/json", body=json.dumps(result.as_dict()))
+
+
+@app.exception_handler(RevocationError)  # type: ignore[untyped-decorator]
+def _revocation_error(error: RevocationError) -> Response[str]:
+    return problem_for(error, app.current_event.request_context.request_id)
+
+
+@app.not_found
+def _route_not_found(_: NotFoundError) -> Response[str]:
+    event = app.current_event
+    return route_not_found(event.http_method, event.path, event.request_context.request_id)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _unexpected(error: Exception) -> Response[str]:
+    logger.exception("unexpected error")
+    metrics.add_metric(name="UnexpectedErrors", unit=MetricUnit.Count, value=1)
+    return internal_error(app.current_event.request_context.request_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,84 @@
+"""The Vonage application's credentials, from Secrets Manager through Powertools Parameters."""
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
+from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
+from rcs_revoker.domain.errors import DependencyUnavailable, ServiceMisconfigured
+
+# Long enough that warm invocations never call Secrets Manager; short enough that a rotation lands
+# within minutes even without a 401 (which forces a fresh read at once).
+SECRET_MAX_AGE_S: Final = 300
+
+
+@dataclass(frozen=True, slots=True)
+class VonageCredentials:
+    application_id: str
+    private_key: RSAPrivateKey = field(repr=False)  # never printed, never logged
+    fingerprint: str  # sha256 of the PEM: tells a rotated key from the cached one without keeping the PEM
+
+
+class SecretsManagerCredentials:
+    """Reads `{"application_id", "private_key"}` from one secret; parses the key once per version."""
+
+    def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
+        self._secret_id = secret_id
+        self._provider = provider or SecretsProvider(boto_config=AWS_CLIENT_CONFIG)
+        self._current: VonageCredentials | None = None
+
+    def get(self, *, force_refresh: bool = False) -> VonageCredentials:
+        secret = self._read_secret(force_refresh)
+        application_id, pem = _fields(secret)
+        fingerprint = hashlib.sha256(pem.encode()).hexdigest()
+        current = self._current
+        if current is None or current.fingerprint != fingerprint or current.application_id != application_id:
+            current = VonageCredentials(application_id, _parse_private_key(pem), fingerprint)
+            self._current = current
+        return current
+
+    def _read_secret(self, force_refresh: bool) -> Any:
+        try:
+            return self._provider.get(
+                self._secret_id, transform="json", max_age=SECRET_MAX_AGE_S, force_fetch=force_refresh
+            )
+        except TransformParameterError:
+            raise ServiceMisconfigured("The Vonage credentials secret is not valid JSON.") from None
+        except GetParameterError as error:
+            cause = error.__context__
+            code = cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+            if code == "ResourceNotFoundException":
+                raise ServiceMisconfigured("The Vonage credentials secret does not exist.") from None
+            raise DependencyUnavailable(
+                f"Secrets Manager did not return the Vonage credentials ({code or 'no answer'})."
+            ) from None
+
+
+def _fields(secret: Any) -> tuple[str, str]:
+    if not isinstance(secret, dict):
+        raise ServiceMisconfigured("The Vonage credentials secret must be a JSON object.")
+    application_id, pem = secret.get("application_id"), secret.get("private_key")
+    if not isinstance(application_id, str) or not application_id.strip():
+        raise ServiceMisconfigured("The Vonage credentials secret has no application_id.")
+    if not isinstance(pem, str) or "PRIVATE KEY" not in pem:
+        raise ServiceMisconfigured("The Vonage credentials secret has no PEM private_key.")
+    return application_id.strip(), pem
+
+
+def _parse_private_key(pem: str) -> RSAPrivateKey:
+    try:
+        # The key comes from our own secret, not from a caller: skipping OpenSSL's RSA consistency
+        # check saves tens of milliseconds of cold start per key.
+        key = load_pem_private_key(pem.encode(), password=None, unsafe_skip_rsa_key_validation=True)
+    except (ValueError, TypeError):
+        # The parser's message could quote key material: say only what is wrong.
+        raise ServiceMisconfigured("The Vonage private_key is not a readable unencrypted PEM key.") from None
+    if not isinstance(key, RSAPrivateKey):
+        raise ServiceMisconfigured("The Vonage private_key must be an RSA key (RS256).")
+    return key

@@ -1,0 +1,230 @@
+"""The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool."""
+
+import json
+import platform
+import time
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import urllib3
+from aws_lambda_powertools.metrics import MetricUnit
+from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
+from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
+from urllib3.util.retry import Retry
+
+from rcs_revoker import SERVICE_NAME, __version__
+from rcs_revoker.adapters.vonage_credentials import VonageCredentials
+from rcs_revoker.adapters.vonage_jwt import VonageJwtSigner
+from rcs_revoker.domain.errors import (
+    MessageNotFound,
+    RevocationError,
+    VonageCredentialsRejected,
+    VonageRateLimited,
+    VonageTimeout,
+    VonageUnavailable,
+    VonageUnprocessable,
+)
+from rcs_revoker.domain.regions import Region
+from rcs_revoker.observability import logger, metrics
+
+REVOKE_BODY: Final = b'{"status":"revoked"}'
+USER_AGENT: Final = f"{SERVICE_NAME}/{__version__} (python/{platform.python_version()})"
+RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+
+class CredentialsSource(Protocol):
+    def get(self, *, force_refresh: bool = False) -> VonageCredentials: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    """Timeouts and retries of the calls to Vonage. Defaults suit a 15 s Lambda behind API Gateway."""
+
+    connect_timeout_s: float = 2.0
+    read_timeout_s: float = 5.0
+    max_retries: int = 3
+    backoff_factor_s: float = 0.2
+    backoff_max_s: float = 2.0
+    backoff_jitter_s: float = 0.1
+    # A Retry-After longer than this is passed on to the caller rather than waited for.
+    retry_after_max_s: int = 5
+    # Below this much time left, a new attempt could not finish anyway: stop and report.
+    min_attempt_s: float = 0.25
+    pool_size: int = 10
+
+
+class VonageMessagesClient:
+    """Implements the domain's VonageMessages port over HTTPS."""
+
+    def __init__(
+        self,
+        credentials: CredentialsSource,
+        *,
+        signer: VonageJwtSigner | None = None,
+        base_url_override: str | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self._signer = signer or VonageJwtSigner()
+        self._base_url_override = base_url_override
+        self._policy = policy or HttpPolicy()
+        # One pool manager per container: connections (and TLS sessions) outlive invocations.
+        # Redirects are never followed: nothing Vonage or a proxy answers may steer the JWT elsewhere.
+        self._http = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=self._policy.pool_size,
+            block=True,
+            cert_reqs="CERT_REQUIRED",
+            retries=False,
+        )
+        # urllib3's Retry is the policy (which answers to retry, back-off with jitter, Retry-After);
+        # the loop in _send drives it, because urllib3's own loop gives every attempt the same
+        # timeout and cannot see the Lambda's deadline.
+        self._retry = Retry(
+            total=self._policy.max_retries,
+            redirect=0,
+            allowed_methods=frozenset({"PATCH"}),  # revoking twice is harmless: PATCH is safe to repeat
+            status_forcelist=RETRYABLE_STATUSES,
+            backoff_factor=self._policy.backoff_factor_s,
+            backoff_max=self._policy.backoff_max_s,
+            backoff_jitter=self._policy.backoff_jitter_s,
+            respect_retry_after_header=True,
+            raise_on_status=False,
+        )
+
+    def url_for(self, message_uuid: str, region: Region) -> str:
+        base = self._base_url_override or f"https://{region.host}"
+        return f"{base}/v1/messages/{message_uuid}"
+
+    def revoke(self, message_uuid: str, region: Region, *, deadline: float) -> str | None:
+        url = self.url_for(message_uuid, region)
+        started = time.perf_counter()
+        try:
+            response = self._send(url, self._credentials.get(), deadline)
+            if response.status == 401:
+                # The secret may have been rotated since we cached it: read it again, once.
+                logger.warning("Vonage rejected the JWT; re-reading the credentials secret once")
+                response = self._send(url, self._credentials.get(force_refresh=True), deadline)
+            return _interpret(response, message_uuid, region)
+        except RevocationError:
+            metrics.add_metric(name="VonageErrors", unit=MetricUnit.Count, value=1)
+            raise
+        finally:
+            metrics.add_metric(
+                name="VonageLatency",
+                unit=MetricUnit.Milliseconds,
+                value=(time.perf_counter() - started) * 1000,
+            )
+
+    def _send(self, url: str, credentials: VonageCredentials, deadline: float) -> urllib3.BaseHTTPResponse:
+        headers = {
+            "Authorization": f"Bearer {self._signer.token_for(credentials)}",
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        retry = self._retry
+        while True:
+            try:
+                response = self._http.request(
+                    "PATCH",
+                    url,
+                    body=REVOKE_BODY,
+                    headers=headers,
+                    timeout=self._timeout(deadline),
+                    retries=False,
+                    redirect=False,
+                    preload_content=True,
+                )
+            except HTTPError as error:
+                retry = _next_or_raise(retry, url, error)
+                wait = retry.get_backoff_time()
+                failure: HTTPError | urllib3.BaseHTTPResponse = error
+            else:
+                if not retry.is_retry("PATCH", response.status, "Retry-After" in response.headers):
+                    return response
+                try:
+                    retry = retry.increment("PATCH", url, response=response)
+                except MaxRetryError:
+                    return response
+                wait = _retry_after(retry, response) or retry.get_backoff_time()
+                failure = response
+            too_long = isinstance(failure, urllib3.BaseHTTPResponse) and wait > self._policy.retry_after_max_s
+            if too_long or time.monotonic() + wait + self._policy.min_attempt_s > deadline:
+                if isinstance(failure, urllib3.BaseHTTPResponse):
+                    return failure
+                raise _as_revocation_error(failure)
+            logger.info(
+                "retrying the PATCH to Vonage",
+                extra={"attempt": len(retry.history) + 1, "wait_ms": round(wait * 1000)},
+            )
+            time.sleep(wait)
+
+    def _timeout(self, deadline: float) -> urllib3.Timeout:
+        remaining = deadline - time.monotonic()
+        if remaining < self._policy.min_attempt_s:
+            raise VonageTimeout("No time was left to call Vonage before this function's deadline.")
+        return urllib3.Timeout(
+            connect=min(self._policy.connect_timeout_s, remaining),
+            read=min(self._policy.read_timeout_s, remaining),
+        )
+
+
+def _retry_after(retry: Retry, response: urllib3.BaseHTTPResponse) -> float | None:
+    try:
+        return retry.get_retry_after(response)
+    except InvalidHeader:  # an unparsable Retry-After: fall back to our own back-off
+        return None
+
+
+def _next_or_raise(retry: Retry, url: str, error: HTTPError) -> Retry:
+    try:
+        return retry.increment("PATCH", url, error=error)
+    except (MaxRetryError, HTTPError):
+        raise _as_revocation_error(error) from None
+
+
+def _as_revocation_error(error: HTTPError) -> RevocationError:
+    if isinstance(error, Urllib3TimeoutError) and not isinstance(error, NewConnectionError):
+        return VonageTimeout("Vonage did not answer in time, after retries.")
+    return VonageUnavailable(f"Could not reach Vonage, after retries ({type(error).__name__}).")
+
+
+def _interpret(response: urllib3.BaseHTTPResponse, message_uuid: str, region: Region) -> str | None:
+    status = response.status
+    if 200 <= status < 300:
+        return response.headers.get("X-Request-Id")
+    if status in (401, 403):
+        raise VonageCredentialsRejected(
+            f"Vonage rejected this service's credentials ({status}); check the application_id and "
+            "private_key in the credentials secret."
+        )
+    if status == 404:
+        raise MessageNotFound(
+            f"Vonage does not know message {message_uuid} in region {region.value} ({region.host}). "
+            "The UUID may be wrong, or the message was sent through an RCS agent launched in another region."
+        )
+    if status == 422:
+        title, detail = _vonage_problem(response)
+        raise VonageUnprocessable(title or "Vonage could not process the revocation", detail or "")
+    if status == 429:
+        retry_after = response.headers.get("Retry-After", "")
+        raise VonageRateLimited(
+            "Vonage is rate-limiting revocations; try again later.",
+            retry_after_s=int(retry_after) if retry_after.isdigit() else None,
+        )
+    if status >= 500:
+        raise VonageUnavailable(f"Vonage answered {status}, after retries.")
+    raise VonageUnavailable(f"Vonage answered an unexpected {status}.")
+
+
+def _vonage_problem(response: urllib3.BaseHTTPResponse) -> tuple[str | None, str | None]:
+    """Vonage's own title and detail, when its error body has them."""
+    try:
+        body = json.loads(response.data or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    title, detail = body.get("title"), body.get("detail")
+    return (title if isinstance(title, str) else None), (detail if isinstance(detail, str) else None)

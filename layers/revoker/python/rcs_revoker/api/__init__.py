@@ -1,0 +1,1 @@
+"""What the HTTP API answers: problem+json for every error."""

@@ -1,0 +1,98 @@
+"""The one place where errors become HTTP answers: RFC 9457 problem+json, never a stack trace."""
+
+import json
+from http import HTTPStatus
+from typing import Any, Final
+
+from aws_lambda_powertools.event_handler import Response
+
+from rcs_revoker.domain.errors import (
+    DependencyUnavailable,
+    InvalidRequest,
+    MessageNotFound,
+    RequestTooLarge,
+    RevocationError,
+    RevocationWindowExpired,
+    SentAtInFuture,
+    ServiceMisconfigured,
+    UnknownAgent,
+    VonageCredentialsRejected,
+    VonageRateLimited,
+    VonageTimeout,
+    VonageUnavailable,
+    VonageUnprocessable,
+)
+
+PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
+PROBLEM_TYPE_PREFIX: Final = "urn:rcs-revoker:problem:"
+
+# Status and title for each kind of error; looked up along the class hierarchy, most specific first.
+_PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
+    RequestTooLarge: (413, "Request body too large"),
+    InvalidRequest: (400, "Invalid revocation request"),
+    UnknownAgent: (404, "Unknown RCS agent"),
+    MessageNotFound: (404, "Message not found at Vonage"),
+    RevocationWindowExpired: (422, "Revocation window has passed"),
+    SentAtInFuture: (422, "sent_at is in the future"),
+    VonageUnprocessable: (422, "Vonage could not process the revocation"),
+    VonageRateLimited: (429, "Rate-limited by Vonage"),
+    VonageCredentialsRejected: (502, "Vonage rejected this service's credentials"),
+    VonageUnavailable: (502, "Vonage is unavailable"),
+    VonageTimeout: (504, "Vonage did not answer in time"),
+    DependencyUnavailable: (503, "A dependency of this service is unavailable"),
+    ServiceMisconfigured: (500, "This service is misconfigured"),
+}
+
+
+def problem_for(error: RevocationError, request_id: str | None) -> Response[str]:
+    status, title = next(
+        (_PROBLEMS[cls] for cls in type(error).__mro__ if cls in _PROBLEMS), (500, "Revocation failed")
+    )
+    if isinstance(error, VonageUnprocessable):
+        title = error.title  # Vonage's own words say best what it refused
+    extra: dict[str, Any] = {}
+    if error.message_uuid:
+        extra["message_uuid"] = error.message_uuid
+    if error.region:
+        extra["region"] = error.region.value
+    headers = {}
+    if isinstance(error, VonageRateLimited) and error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
+    return problem(status, error.reason, title, error.detail, request_id, headers=headers, **extra)
+
+
+def problem(
+    status: int,
+    reason: str,
+    title: str,
+    detail: str,
+    request_id: str | None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[str]:
+    body = {"type": PROBLEM_TYPE_PREFIX + reason, "title": title, "status": status, "detail": detail}
+    if request_id:
+        body["instance"] = f"urn:rcs-revoker:request:{request_id}"
+    body.update(extra)
+    return Response(status, content_type=PROBLEM_CONTENT_TYPE, body=json.dumps(body), headers=headers)
+
+
+def route_not_found(method: str, path: str, request_id: str | None) -> Response[str]:
+    return problem(
+        HTTPStatus.NOT_FOUND,
+        "route-not-found",
+        "No such route",
+        f"This API has no route {method} {path[:200]}; revoke with POST /messages/{{message_uuid}}/revoke.",
+        request_id,
+    )
+
+
+def internal_error(request_id: str | None) -> Response[str]:
+    return problem(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "internal-error",
+        "Internal error",
+        "The service failed unexpectedly; the instance identifies the logs of this request.",
+        request_id,
+    )

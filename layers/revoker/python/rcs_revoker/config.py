@@ -1,0 +1,83 @@
+"""The service's configuration: read from the environment once, at cold start, into a typed object."""
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from urllib.parse import urlsplit
+
+from rcs_revoker.domain.regions import REGION_NAMES, Region, parse_region
+
+
+class ConfigurationError(RuntimeError):
+    """An environment variable is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    vonage_secret_id: str
+    agents_table_name: str
+    default_region: Region | None = None
+    # Local runs and tests only: every PATCH goes here instead of https://api-{region}.nexmo.com.
+    vonage_api_base_url: str | None = None
+
+
+def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
+    return Settings(
+        vonage_secret_id=_required(environ, "VONAGE_SECRET_ID"),
+        agents_table_name=_required(environ, "AGENTS_TABLE_NAME"),
+        default_region=_default_region(environ),
+        vonage_api_base_url=_vonage_api_base_url(environ),
+    )
+
+
+@cache
+def settings() -> Settings:
+    """The settings of this container, validated on first use (at cold start, from the handler module)."""
+    return load_settings()
+
+
+def _required(environ: Mapping[str, str], name: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"Environment variable {name} is required but not set.")
+    return value
+
+
+def _default_region(environ: Mapping[str, str]) -> Region | None:
+    value = environ.get("DEFAULT_REGION", "").strip()
+    if not value:
+        return None
+    region = parse_region(value)
+    if region is None:
+        raise ConfigurationError(f"Environment variable DEFAULT_REGION is {value!r}; expected {REGION_NAMES}.")
+    return region
+
+
+def _vonage_api_base_url(environ: Mapping[str, str]) -> str | None:
+    """Only a loopback address is allowed: the override exists for the simulator, and must never send
+    the Vonage JWT to a third party, nor turn TLS off on a real network."""
+    value = environ.get("VONAGE_API_BASE_URL", "").strip()
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"Environment variable VONAGE_API_BASE_URL is {value!r}; expected a URL like http://127.0.0.1:8099."
+        )
+    if not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            "Environment variable VONAGE_API_BASE_URL must point at a loopback address (127.0.0.1, ::1, "
+            f"localhost); got host {parts.hostname!r}. It exists for local runs and tests only."
+        )
+    return value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

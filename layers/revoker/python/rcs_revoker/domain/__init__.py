@@ -1,0 +1,1 @@
+"""The domain core: requests, regions, the revocation rules. No AWS, no HTTP, no environment."""

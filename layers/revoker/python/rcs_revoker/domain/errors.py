@@ -1,0 +1,106 @@
+"""Every way a revocation can end without Vonage accepting it.
+
+Each error has a stable `reason` (used in problem types, metrics and outcome events) and says whether
+it is `transient`: whether asking again later may succeed. The HTTP mapping lives in one place,
+`rcs_revoker.api.problems`; nothing here knows about HTTP.
+"""
+
+from typing import ClassVar
+
+from rcs_revoker.domain.regions import Region
+
+
+class RevocationError(Exception):
+    """Base class: the request ended without an accepted revocation."""
+
+    reason: ClassVar[str] = "revocation-failed"
+    transient: ClassVar[bool] = False
+
+    def __init__(self, detail: str, *, message_uuid: str | None = None, region: Region | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.message_uuid = message_uuid
+        self.region = region
+
+
+# --- the request itself is wrong: permanent -------------------------------------------------------
+class InvalidRequest(RevocationError):
+    reason = "invalid-request"
+
+
+class RequestTooLarge(InvalidRequest):
+    reason = "request-too-large"
+
+
+class UnknownAgent(RevocationError):
+    reason = "unknown-agent"
+
+
+class RevocationWindowExpired(RevocationError):
+    reason = "revocation-window-expired"
+
+
+class SentAtInFuture(RevocationError):
+    reason = "sent-at-in-future"
+
+
+# --- Vonage answered for good: permanent ------------------------------------------------------------
+class MessageNotFound(RevocationError):
+    reason = "message-not-found"
+
+
+class VonageUnprocessable(RevocationError):
+    reason = "vonage-unprocessable"
+
+    def __init__(
+        self, title: str, detail: str, *, message_uuid: str | None = None, region: Region | None = None
+    ) -> None:
+        super().__init__(detail, message_uuid=message_uuid, region=region)
+        self.title = title
+
+
+# --- worth trying again later: transient ------------------------------------------------------------
+class VonageRateLimited(RevocationError):
+    reason = "vonage-rate-limited"
+    transient = True
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after_s: int | None = None,
+        message_uuid: str | None = None,
+        region: Region | None = None,
+    ) -> None:
+        super().__init__(detail, message_uuid=message_uuid, region=region)
+        self.retry_after_s = retry_after_s
+
+
+class VonageCredentialsRejected(RevocationError):
+    # Transient on purpose: an operator fixes the secret, and the queued or retried requests then succeed.
+    reason = "vonage-credentials-rejected"
+    transient = True
+
+
+class VonageUnavailable(RevocationError):
+    reason = "vonage-unavailable"
+    transient = True
+
+
+class VonageTimeout(RevocationError):
+    reason = "vonage-timeout"
+    transient = True
+
+
+class DependencyUnavailable(RevocationError):
+    """An AWS dependency (Secrets Manager, DynamoDB) failed or was throttled."""
+
+    reason = "dependency-unavailable"
+    transient = True
+
+
+class ServiceMisconfigured(RevocationError):
+    """The service's own data is wrong (a malformed secret, an agent record without a region)."""
+
+    reason = "service-misconfigured"
+    transient = True

@@ -1,0 +1,49 @@
+"""What a revocation request is, and what an accepted revocation returns."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rcs_revoker.domain.regions import Region
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationRequest:
+    """A validated request: at most one of region, country and agent_id is set."""
+
+    message_uuid: str
+    region: Region | None = None
+    country: str | None = None
+    agent_id: str | None = None
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRecord:
+    """An RCS agent as stored in the agents table: where it was launched."""
+
+    agent_id: str
+    region: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationAccepted:
+    """Vonage accepted the revocation (2xx). Not a guarantee: a delivered message stays delivered."""
+
+    message_uuid: str
+    region: Region
+    vonage_request_id: str | None
+
+    @property
+    def host(self) -> str:
+        return self.region.host
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message_uuid": self.message_uuid,
+            "status": "revocation_requested",
+            "region": self.region.value,
+            "host": self.host,
+            "vonage_request_id": self.vonage_request_id,
+        }

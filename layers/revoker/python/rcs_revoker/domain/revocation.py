@@ -1,0 +1,96 @@
+"""The revocation rules: the 24-hour window, where a message's region comes from, the call to Vonage."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from rcs_revoker.domain.errors import (
+    InvalidRequest,
+    RevocationError,
+    RevocationWindowExpired,
+    SentAtInFuture,
+    ServiceMisconfigured,
+    UnknownAgent,
+)
+from rcs_revoker.domain.models import RevocationAccepted, RevocationRequest
+from rcs_revoker.domain.ports import AgentDirectory, VonageMessages
+from rcs_revoker.domain.regions import Region, parse_region, region_for_country
+
+REVOCATION_WINDOW: Final = timedelta(hours=24)
+# A sender's clock may run ahead of ours; a sent_at this far in the future is still believed.
+CLOCK_SKEW: Final = timedelta(minutes=5)
+
+
+class RevocationService:
+    def __init__(
+        self,
+        *,
+        agents: AgentDirectory,
+        vonage: VonageMessages,
+        default_region: Region | None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._agents = agents
+        self._vonage = vonage
+        self._default_region = default_region
+        self._clock = clock
+
+    def revoke(self, request: RevocationRequest, *, deadline: float) -> RevocationAccepted:
+        """Checks the window, resolves the region and asks Vonage to revoke; raises RevocationError."""
+        region: Region | None = None
+        try:
+            self.check_window(request)
+            region = self.resolve_region(request)
+            request_id = self._vonage.revoke(request.message_uuid, region, deadline=deadline)
+        except RevocationError as error:
+            error.message_uuid, error.region = request.message_uuid, region
+            raise
+        return RevocationAccepted(message_uuid=request.message_uuid, region=region, vonage_request_id=request_id)
+
+    def check_window(self, request: RevocationRequest) -> None:
+        """Vonage only revokes within 24 hours of sending: past that, don't call it at all."""
+        if request.sent_at is None:
+            return
+        age = self._clock() - request.sent_at
+        if age > REVOCATION_WINDOW:
+            raise RevocationWindowExpired(
+                f"The message was sent at {request.sent_at.isoformat()}, more than 24 hours ago; "
+                "Vonage can no longer revoke it."
+            )
+        if age < -CLOCK_SKEW:
+            raise SentAtInFuture(
+                f"sent_at {request.sent_at.isoformat()} is in the future (more than "
+                f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of this service's clock)."
+            )
+
+    def resolve_region(self, request: RevocationRequest) -> Region:
+        """The region as given, else the country's, else the agent's, else the default."""
+        if request.region is not None:
+            return request.region
+        if request.country is not None:
+            return self._country_region(request.country)
+        if request.agent_id is not None:
+            return self._agent_region(request.agent_id)
+        if self._default_region is not None:
+            return self._default_region
+        raise InvalidRequest(
+            "Give one of region, country or agent_id: this deployment has no DEFAULT_REGION to fall back on."
+        )
+
+    def _country_region(self, country: str) -> Region:
+        region = region_for_country(country)
+        if region is None:
+            raise InvalidRequest(f"Unknown country {country!r}; expected an ISO 3166-1 alpha-2 code.")
+        return region
+
+    def _agent_region(self, agent_id: str) -> Region:
+        agent = self._agents.find(agent_id)
+        if agent is None:
+            raise UnknownAgent(f"The agents table has no RCS agent {agent_id!r}.")
+        if agent.region is not None and (region := parse_region(agent.region)) is not None:
+            return region
+        if agent.country is not None and (region := region_for_country(agent.country)) is not None:
+            return region
+        raise ServiceMisconfigured(
+            f"The agents table's record for {agent_id!r} has no valid region or country attribute."
+        )

@@ -1,0 +1,1 @@
+"""Offline tools: the local stand-ins the demo, the integration tests and the benchmarks run against."""

@@ -1,0 +1,404 @@
+"""A local stand-in for Vonage's "update message" endpoint, ``PATCH /v1/messages/{message_uuid}``.
+
+It is real HTTP on loopback, so the service's own HTTP client, timeouts, keep-alive and retries are what the
+integration tests, the offline demo and the benchmarks exercise. It checks what Vonage checks (route, method,
+bearer JWT, content type, body against the contract's schema; see ``offline.vonage_checks``) and then answers
+with whatever outcome a test programmed: rejections, throttling, slowness, or a dropped connection.
+
+    python -m offline.vonage_simulator --port 8099 --application-id ID --public-key-file app.pub \
+        [--latency-ms 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import signal
+import socket
+import threading
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Self, cast
+from urllib.parse import urlsplit
+
+from offline.vonage_checks import (
+    Rejected,
+    body_validator,
+    check_body,
+    check_content_type,
+    content_type_for,
+    load_public_key,
+    problem_document,
+    rate_limit_headers,
+    read_body,
+    verify_bearer,
+)
+
+_ROUTE = re.compile(r"^/v1/messages/([^/]+)$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the simulator answers a request that passed every check.
+
+    For error statuses ``body`` overrides fields of the default problem document (``instance`` is filled in);
+    for 2xx it is sent as the JSON body, which Vonage itself never does for this operation.
+    """
+
+    status: int = 202
+    delay_s: float = 0.0
+    retry_after: int | None = None
+    drop: bool = False
+    body: dict[str, Any] | None = None
+
+    @classmethod
+    def accepted(cls) -> Self:
+        return cls()
+
+    @classmethod
+    def not_found(cls) -> Self:
+        return cls(status=404)
+
+    @classmethod
+    def unprocessable(
+        cls, title: str = "Invalid params", detail: str = "The value of one or more parameters is invalid."
+    ) -> Self:
+        return cls(status=422, body={"title": title, "detail": detail})
+
+    @classmethod
+    def rate_limited(cls, retry_after: int | None = 1) -> Self:
+        return cls(status=429, retry_after=retry_after)
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Self:
+        return cls(status=status)
+
+    @classmethod
+    def unauthorized(cls) -> Self:
+        return cls(status=401)
+
+    @classmethod
+    def forbidden(cls) -> Self:
+        return cls(status=403)
+
+    @classmethod
+    def slow(cls, seconds: float, then: int = 202) -> Self:
+        return cls(status=then, delay_s=seconds)
+
+    @classmethod
+    def dropped(cls) -> Self:
+        return cls(drop=True)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    """One request as received. ``status`` is the answer chosen, None when the connection was dropped.
+
+    Header names are lower-cased (HTTP names are case-insensitive); ``claims`` are set once the JWT verified;
+    ``checks_passed`` means Vonage would have acted on it (auth, content type, body and UUID all valid).
+    """
+
+    method: str
+    path: str
+    message_uuid: str | None
+    headers: dict[str, str]
+    body: bytes
+    claims: dict[str, Any] | None
+    status: int | None
+    checks_passed: bool = False
+
+
+@dataclass
+class _Answer:
+    status: int | None
+    headers: dict[str, str]
+    body: bytes = b""
+    delay_s: float = 0.0
+
+
+def _problem_answer(
+    status: int, request_id: uuid.UUID, fields: dict[str, Any], headers: dict[str, str], delay_s: float = 0.0
+) -> _Answer:
+    document = problem_document(status, request_id.hex, fields)
+    all_headers = {"Content-Type": content_type_for(status), **headers}
+    return _Answer(status, all_headers, json.dumps(document).encode(), delay_s)
+
+
+class VonageSimulator:
+    """The endpoint on ``base_url``; program outcomes per message or for all, then read ``requests``."""
+
+    def __init__(
+        self,
+        application_id: str,
+        public_key_pem: str | bytes,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_s: float = 0.0,
+        clock_skew_s: int = 300,
+    ) -> None:
+        self.application_id = application_id
+        self.clock_skew_s = clock_skew_s
+        self.default_outcome = Outcome.accepted()
+        self._public_key = load_public_key(public_key_pem)
+        self._host = host
+        self._port = port
+        self._latency_s = 0.0
+        self.set_latency(latency_s)
+        self._lock = threading.Lock()
+        self._queues: dict[str, deque[Outcome]] = {}
+        self._all_queue: deque[Outcome] = deque()
+        self._records: list[ReceivedRequest] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+
+    def start(self) -> Self:
+        if self._server is not None:
+            raise RuntimeError("the simulator is already running")
+        body_validator()  # compiled now so the first request (and any benchmark) does not pay for it
+        self._stopping = threading.Event()
+        server = _Server((self._host, self._port), self)
+        # A short poll interval keeps stop() quick; the loop is idle-cheap either way.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="vonage-simulator", daemon=True
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        self._server = self._thread = None
+        self._stopping.set()
+        server.shutdown()
+        server.server_close()
+        # Without this, pooled keep-alive connections would go on being served by a "stopped" simulator.
+        server.close_connections()
+        thread.join(timeout=5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        return f"http://{self._host}:{self._server.server_port}"
+
+    @property
+    def latency_s(self) -> float:
+        return self._latency_s
+
+    def set_latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        self._latency_s = seconds
+
+    def rotate_key(self, public_key_pem: str | bytes) -> None:
+        key = load_public_key(public_key_pem)
+        with self._lock:
+            self._public_key = key
+
+    def program(self, message_uuid: str, *outcomes: Outcome) -> None:
+        with self._lock:
+            self._queues.setdefault(message_uuid.lower(), deque()).extend(outcomes)
+
+    def program_all(self, *outcomes: Outcome) -> None:
+        with self._lock:
+            self._all_queue.extend(outcomes)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queues.clear()
+            self._all_queue.clear()
+            self._records.clear()
+            self.default_outcome = Outcome.accepted()
+
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        with self._lock:
+            return list(self._records)
+
+    def patches_for(self, message_uuid: str) -> int:
+        wanted = message_uuid.lower()
+        return sum(1 for r in self.requests if r.checks_passed and (r.message_uuid or "").lower() == wanted)
+
+    def clear_records(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def _decide(
+        self, method: str, target: str, headers: dict[str, str], body: bytes, framing: Rejected | None
+    ) -> _Answer:
+        request_id = uuid.uuid4()
+        path = urlsplit(target).path
+        route = _ROUTE.match(path)
+        message_uuid = route.group(1) if route else None
+        claims: dict[str, Any] | None = None
+        passed = False
+        try:
+            if framing is not None:
+                raise framing
+            if message_uuid is None:
+                raise Rejected(404, "No such resource: only /v1/messages/{message_uuid} is served.")
+            if method != "PATCH":
+                raise Rejected(405, f"{method} is not allowed here; use PATCH.", headers={"Allow": "PATCH"})
+            with self._lock:
+                key = self._public_key
+            claims = verify_bearer(headers.get("authorization"), key, self.application_id, self.clock_skew_s)
+            check_content_type(headers.get("content-type"))
+            check_body(body)
+            if not _UUID.match(message_uuid):
+                raise Rejected(404, f"Message {message_uuid} was not found.")
+        except Rejected as rejection:
+            answer = _problem_answer(rejection.status, request_id, rejection.fields, rejection.headers)
+        else:
+            passed = True
+            answer = self._outcome_answer(self._next_outcome(message_uuid), request_id)
+        answer.headers["X-Request-Id"] = str(request_id)
+        record = ReceivedRequest(method, path, message_uuid, headers, body, claims, answer.status, passed)
+        # Recorded before any delay, so a client that timed out can already see what reached "Vonage".
+        with self._lock:
+            self._records.append(record)
+        return answer
+
+    def _next_outcome(self, message_uuid: str) -> Outcome:
+        with self._lock:
+            if self._all_queue:
+                return self._all_queue.popleft()
+            queue = self._queues.get(message_uuid.lower())
+            return queue.popleft() if queue else self.default_outcome
+
+    @staticmethod
+    def _outcome_answer(outcome: Outcome, request_id: uuid.UUID) -> _Answer:
+        if outcome.drop:
+            return _Answer(None, {}, delay_s=outcome.delay_s)
+        headers = rate_limit_headers(outcome.retry_after) if outcome.status == 429 else {}
+        if outcome.status < 300:
+            if outcome.body is None:
+                return _Answer(outcome.status, headers, delay_s=outcome.delay_s)
+            headers["Content-Type"] = "application/json"
+            return _Answer(outcome.status, headers, json.dumps(outcome.body).encode(), outcome.delay_s)
+        return _problem_answer(outcome.status, request_id, dict(outcome.body or {}), headers, outcome.delay_s)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], simulator: VonageSimulator) -> None:
+        self.simulator = simulator
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hang up on purpose here (timeouts, drops); a traceback on stderr for each would be noise.
+        return
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "VonageSimulator/1.0"
+    # Idle keep-alive connections end after this, so a forgotten client pool cannot pin a thread forever.
+    timeout = 30
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _serve(self) -> None:
+        simulator = cast("_Server", self.server).simulator
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        framing: Rejected | None = None
+        body = b""
+        try:
+            body = read_body(self.rfile, headers)
+        except Rejected as rejection:
+            # The next request's start is unknown now, so this connection cannot be reused.
+            framing = rejection
+            self.close_connection = True
+        try:
+            answer = simulator._decide(self.command, self.path, headers, body, framing)
+        except Exception as exc:  # a simulator bug must show as a 500 in the test that hit it, not a hang-up
+            answer = _problem_answer(500, uuid.uuid4(), {"detail": f"simulator bug: {exc!r}"}, {})
+        delay_s = simulator.latency_s + answer.delay_s
+        if (delay_s > 0 and simulator._stopping.wait(delay_s)) or answer.status is None:
+            self.close_connection = True
+            return
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(answer.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(answer.body)
+
+    do_PATCH = do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.vonage_simulator", description="Local Vonage update-message simulator."
+    )
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start)")
+    parser.add_argument("--application-id", required=True)
+    parser.add_argument("--public-key-file", required=True, type=Path)
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--clock-skew-s", type=int, default=300)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    simulator = VonageSimulator(
+        args.application_id,
+        args.public_key_file.read_bytes(),
+        port=args.port,
+        latency_s=args.latency_ms / 1000,
+        clock_skew_s=args.clock_skew_s,
+    )
+    with simulator:
+        print(f"vonage simulator listening on {simulator.base_url}", flush=True)
+        # A timed wait, so the signal handler gets to run promptly on every platform.
+        while not stop.wait(0.5):
+            continue
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
