@@ -12,6 +12,8 @@ SAM := $(SAM_VENV)/bin/sam
 export AWS_REGION ?= eu-west-1
 export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export SAM_CLI_TELEMETRY := 0
+# The shared package ships in a layer (layers/revoker/python); locally it is put on the path the same way.
+export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 # sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
 export PYENV_VERSION ?= 3.13.0:3.11.7
 

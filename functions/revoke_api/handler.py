@@ -40,6 +40,7 @@ def _revocation_error(error: RevocationError) -> Response[str]:
 @app.not_found
 def _route_not_found(_: NotFoundError) -> Response[str]:
     event = app.current_event
+    metrics.add_metric(name="RouteNotFound", unit=MetricUnit.Count, value=1)
     return route_not_found(event.http_method, event.path, event.request_context.request_id)
 
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
 from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
 from rcs_revoker.domain.errors import DependencyUnavailable, ServiceMisconfigured
+from rcs_revoker.observability import logger
 
 # Long enough that warm invocations never call Secrets Manager; short enough that a rotation lands
 # within minutes even without a 401 (which forces a fresh read at once).
@@ -41,6 +42,7 @@ class SecretsManagerCredentials:
         if current is None or current.fingerprint != fingerprint or current.application_id != application_id:
             current = VonageCredentials(application_id, _parse_private_key(pem), fingerprint)
             self._current = current
+            logger.debug("Vonage credentials loaded", extra={"application_id": application_id})
         return current
 
     def _read_secret(self, force_refresh: bool) -> Any:

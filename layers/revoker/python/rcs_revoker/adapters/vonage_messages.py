@@ -141,6 +141,9 @@ class VonageMessagesClient:
                 wait = retry.get_backoff_time()
                 failure: HTTPError | urllib3.BaseHTTPResponse = error
             else:
+                logger.debug(
+                    "Vonage answered", extra={"url": url, "status": response.status, "attempt": len(retry.history) + 1}
+                )
                 if not retry.is_retry("PATCH", response.status, "Retry-After" in response.headers):
                     return response
                 try:
