@@ -36,3 +36,34 @@ def put_agent(
     if country is not None:
         item["country"] = {"S": country}
     boto3.client("dynamodb", endpoint_url=endpoint_url).put_item(TableName=table_name, Item=item)
+
+
+def create_event_bus(endpoint_url: str, name: str) -> None:
+    boto3.client("events", endpoint_url=endpoint_url).create_event_bus(Name=name)
+
+
+def subscribe_queue(endpoint_url: str, bus_name: str, queue_name: str, pattern: dict[str, Any]) -> str:
+    """A queue that receives every event of `bus_name` matching `pattern`, as a subscriber would; its URL."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url)
+    events = boto3.client("events", endpoint_url=endpoint_url)
+    queue_url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    rule = f"{queue_name}-rule"
+    events.put_rule(Name=rule, EventBusName=bus_name, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, EventBusName=bus_name, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return queue_url
+
+
+def drain_queue(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:
+    """Every message now in the queue, parsed from JSON, deleted as read."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url)
+    bodies: list[dict[str, Any]] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

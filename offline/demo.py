@@ -1,8 +1,9 @@
 """`make run`: the service end to end on this machine, with no AWS account and no Vonage account.
 
-Starts moto server (AWS) and the Vonage simulator, stores a Vonage secret and RCS agents the way a deployed
-stack holds them, then sends every events/api_*.json sample through the API function and prints the
-answers, the function's JSON logs and its EMF metrics.
+Starts moto server (AWS) and the Vonage simulator, creates the tables (from template.yaml), the event bus,
+a Vonage secret and RCS agents the way a deployed stack holds them, then sends every events/ sample through
+its function (API Gateway and EventBridge) and prints the answers, the functions' JSON logs and EMF metrics,
+and the outcome events a subscriber of the bus receives.
 """
 
 import importlib
@@ -12,7 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from offline.aws_seed import create_tables, put_agent, store_vonage_secret
+from offline.aws_seed import (
+    create_event_bus,
+    create_tables,
+    drain_queue,
+    put_agent,
+    store_vonage_secret,
+    subscribe_queue,
+)
 from offline.keys import generate_key_pair
 from offline.lambda_context import LocalLambdaContext
 from offline.moto_server import MotoServer
@@ -22,8 +30,11 @@ EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 APPLICATION_ID = "5c0b2d8e-7a41-4f6b-9e3d-2a1c0b9f8e7d"
 SECRET_NAME = "rcs-revoker/vonage"  # noqa: S105 - a name, not a secret
 AGENTS_TABLE = "rcs-revoker-agents"
+IDEMPOTENCY_TABLE = "rcs-revoker-idempotency"
+EVENT_BUS = "rcs-revoker-revocations"
 # What each sample should get; events without an entry are expected to be accepted.
 EXPECTED_STATUS = {"api_revoke_window_expired.json": 422}
+EXPECTED_OUTCOME = {"eventbridge_revoke_malformed.json": "rejected"}
 
 
 def main() -> int:
@@ -39,20 +50,24 @@ def main() -> int:
                 "AWS_SECRET_ACCESS_KEY": "offline",
                 "VONAGE_SECRET_ID": SECRET_NAME,
                 "AGENTS_TABLE_NAME": AGENTS_TABLE,
+                "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
+                "EVENT_BUS_NAME": EVENT_BUS,
                 "DEFAULT_REGION": "eu",
                 "VONAGE_API_BASE_URL": vonage.base_url,
                 "POWERTOOLS_SERVICE_NAME": "rcs-revoker",
                 "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
             }
         )
-        create_tables(moto.endpoint_url, {"AgentsTable": AGENTS_TABLE})
+        create_tables(moto.endpoint_url, {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE})
+        create_event_bus(moto.endpoint_url, EVENT_BUS)
+        outcomes = subscribe_queue(moto.endpoint_url, EVENT_BUS, "outcome-subscriber", {"source": ["rcs-revoker"]})
         store_vonage_secret(moto.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
         put_agent(moto.endpoint_url, AGENTS_TABLE, "acme-sg-promotions", country="SG")
         put_agent(moto.endpoint_url, AGENTS_TABLE, "acme-br-fallback", region="us")
-        print(f"stored secret {SECRET_NAME!r} and 2 agents in table {AGENTS_TABLE!r}; DEFAULT_REGION=eu\n")
+        print(f"stored secret {SECRET_NAME!r}, 2 agents in {AGENTS_TABLE!r}, bus {EVENT_BUS!r}; DEFAULT_REGION=eu")
 
         handler = importlib.import_module("functions.revoke_api.handler")
-        results: list[tuple[str, int, int]] = []
+        results: list[tuple[str, int | str, int | str]] = []
         for path in sorted(EVENTS_DIR.glob("api_*.json")):
             event = json.loads(path.read_text())
             results.append((path.name, _invoke(handler, path.name, event), EXPECTED_STATUS.get(path.name, 202)))
@@ -67,11 +82,34 @@ def main() -> int:
         event["body"] = json.dumps({"agent_id": "no-such-agent"})
         results.append(("unknown agent_id", _invoke(handler, "unknown agent", event), 404))
 
+        events_handler = importlib.import_module("functions.revoke_event.handler")
+        for path in sorted(EVENTS_DIR.glob("eventbridge_*.json")):
+            event = json.loads(path.read_text())
+            outcome = _invoke_event(events_handler, path.name, event)
+            results.append((path.name, outcome, EXPECTED_OUTCOME.get(path.name, "accepted")))
+        # At least once in, exactly once out: EventBridge delivers the same event again.
+        again = json.loads((EVENTS_DIR / "eventbridge_revoke_by_country.json").read_text())
+        duplicate = _invoke_event(events_handler, "duplicate", again)
+        results.append(("the same event delivered twice", duplicate, "accepted"))
+
+        _banner("outcome events received by a subscriber of the bus")
+        for outcome_event in drain_queue(moto.endpoint_url, outcomes):
+            print(json.dumps({"detail-type": outcome_event["detail-type"], "detail": outcome_event["detail"]}))
+
         _banner("summary")
         for name, status, expected in results:
             print(f"  {'ok ' if status == expected else 'BAD'} {status}  {name}")
-        print(f"\n  PATCH requests the Vonage simulator received: {len(vonage.requests)}")
+        print(f"\n  PATCH requests the Vonage simulator received: {len(vonage.requests)} (one per message)")
         return 0 if all(status == expected for _, status, expected in results) else 1
+
+
+def _invoke_event(handler: Any, title: str, event: dict[str, Any]) -> str:
+    _banner(f"{title}: EventBridge {event['detail-type']!r} detail={json.dumps(event['detail'])}")
+    print("-- function output (JSON logs and EMF metrics):", flush=True)
+    result: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext(function_name="rcs-revoker-event"))
+    sys.stdout.flush()
+    print(f"-- result: {json.dumps(result)}")
+    return str(result["outcome"])
 
 
 def _invoke(handler: Any, title: str, event: dict[str, Any]) -> int:

@@ -46,10 +46,20 @@ def api_event(
     return event
 
 
+def eventbridge_event(detail: object, *, event_id: str = "6a7e8feb-b491-4cf7-a9f1-bf3703467718") -> dict[str, Any]:
+    """An EventBridge event shaped like events/eventbridge_revoke_by_country.json, with this detail."""
+    event = copy.deepcopy(load_event("eventbridge_revoke_by_country.json"))
+    event["id"] = event_id
+    event["detail"] = detail
+    return event
+
+
 @pytest.fixture
 def service_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The minimum environment the service validates at cold start."""
     monkeypatch.setenv("VONAGE_SECRET_ID", "rcs-revoker/vonage")
     monkeypatch.setenv("AGENTS_TABLE_NAME", "rcs-agents")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "rcs-idempotency")
+    monkeypatch.setenv("EVENT_BUS_NAME", "rcs-revocations")
     monkeypatch.delenv("DEFAULT_REGION", raising=False)
     monkeypatch.delenv("VONAGE_API_BASE_URL", raising=False)

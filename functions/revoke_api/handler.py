@@ -10,25 +10,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
-from rcs_revoker.bootstrap import revocation_service
+from rcs_revoker.bootstrap import service
 from rcs_revoker.domain.errors import RevocationError
-from rcs_revoker.lambda_deadline import deadline_from
+from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import logger, metrics
 from rcs_revoker.revocations import revoke_from_api
 
 app = APIGatewayRestResolver()
-revocation_service()  # cold start: validate the configuration and build the clients once
+service()  # cold start: validate the configuration and build the clients once
 
 
 @app.post("/messages/<message_uuid>/revoke")
 def revoke(message_uuid: str) -> Response[str]:
     event = app.current_event
-    result = revoke_from_api(
-        message_uuid,
-        event.body,
-        is_base64=bool(event.is_base64_encoded),
-        deadline=deadline_from(app.lambda_context),
-    )
+    invocation = Invocation.from_lambda("api", event.request_context.request_id, app.lambda_context)
+    result = revoke_from_api(message_uuid, event.body, is_base64=bool(event.is_base64_encoded), invocation=invocation)
     return Response(202, content_type="application/json", body=json.dumps(result.as_dict()))
 
 

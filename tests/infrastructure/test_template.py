@@ -1,13 +1,17 @@
-"""What a deployer of template.yaml would notice: runtime, routes, auth, permissions, data safety, alarms.
+"""What a deployer of template.yaml would notice: runtime, routes, events, auth, permissions, data safety, alarms.
 
 The template is read through offline.cfn_template, the same reader the offline stack uses, so these
 tests check the very document that is deployed. SAM Globals are merged in where SAM would merge them.
+What SAM itself generates (the EventBridge rule, the destination permission) is checked on SAM's own
+translation of the template, made with the SAM CLI's environment (.venv-sam).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +23,49 @@ from offline.cfn_template import (
     dynamodb_ttl_attribute,
     load_template,
 )
+from rcs_revoker.adapters.eventbridge_outcomes import (
+    ACCEPTED_DETAIL_TYPE,
+    OUTCOME_SOURCE,
+    REJECTED_DETAIL_TYPE,
+)
 
 REPO_ROOT = DEFAULT_TEMPLATE.parent
 SERVICE_TAG = ("service", "rcs-revoker")
 
+# Powertools Idempotency (DynamoDB) reads, creates, completes and deletes records: nothing else.
+IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 # Every action each function may perform, exactly. A new permission must be added here on purpose.
-EXPECTED_ACTIONS: dict[str, set[str]] = {
-    "RevokeApiFunction": {"secretsmanager:GetSecretValue", "dynamodb:GetItem"},
+# (dynamodb:GetItem twice: once on the agents table, once on the idempotency table.)
+EXPECTED_ACTIONS: dict[str, list[str]] = {
+    "RevokeApiFunction": [
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        *IDEMPOTENCY_ACTIONS,
+        "events:PutEvents",
+    ],
+    "RevokeEventFunction": [
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        *IDEMPOTENCY_ACTIONS,
+        "events:PutEvents",
+    ],
 }
+# Each function's code directory; handler.lambda_handler must be defined there.
+FUNCTION_CODE = {
+    "RevokeApiFunction": ("functions/revoke_api/", "${AWS::StackName}-revoke-api"),
+    "RevokeEventFunction": ("functions/revoke_event/", "${AWS::StackName}-revoke-event"),
+}
+# The bus both functions use: the one the stack creates, or the one the EventBusName parameter names.
+EVENT_BUS_NAME = {"Fn::If": ["CreateEventBus", {"Ref": "RevocationEventBus"}, {"Ref": "EventBusName"}]}
+EVENT_BUS_ARN = {
+    "Fn::If": [
+        "CreateEventBus",
+        {"Fn::GetAtt": ["RevocationEventBus", "Arn"]},
+        {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"},
+    ]
+}
+RULE_EVENT = ("RevokeEventFunction", "RevocationRequested")
+FOURTEEN_DAYS = 14 * 24 * 3600
 
 # Resource types that take tags, and those that cannot. A new type must be put in one of them.
 TAGGABLE = {
@@ -38,9 +77,12 @@ TAGGABLE = {
     "AWS::KMS::Key",
     "AWS::CloudWatch::Alarm",
     "AWS::IAM::Role",
+    "AWS::Events::EventBus",
+    "AWS::SQS::Queue",
 }
 UNTAGGABLE = {
     "AWS::Serverless::LayerVersion",
+    "AWS::SQS::QueuePolicy",
     "AWS::SNS::Subscription",
     "AWS::ApiGateway::Account",
     "AWS::CloudFormation::WaitConditionHandle",
@@ -53,6 +95,46 @@ REFERENCE_SUFFIX = re.compile(r"_(ID|NAME|ARN)$")
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
     return load_template()
+
+
+# SAM's own translation of template.yaml into plain CloudFormation. Local code paths become S3 URIs (what
+# sam package would do); managed policies are not looked up (no AWS call).
+_TRANSLATE = """
+import json, sys
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+class NoManagedPolicies:
+    def load(self):
+        return {}
+
+with open(sys.argv[1], encoding="utf-8") as stream:
+    document = yaml_parse(stream.read())
+for resource in document["Resources"].values():
+    properties = resource.get("Properties", {})
+    for key in ("CodeUri", "ContentUri"):
+        if isinstance(properties.get(key), str):
+            properties[key] = "s3://bucket/" + properties[key]
+json.dump(transform(document, {"VonageSecretName": "vonage"}, NoManagedPolicies()), sys.stdout)
+"""
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
+    if not sam_python.exists():
+        pytest.skip("the SAM CLI environment (.venv-sam) is not set up: make setup")
+    result = subprocess.run(
+        [str(sam_python), "-c", _TRANSLATE, str(DEFAULT_TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
 
 
 # --------------------------------------------------------------------------- helpers
@@ -150,11 +232,24 @@ def test_every_function_runs_python313_on_arm64_with_both_layers(template: dict[
         assert properties.get("MemorySize") == {"Ref": "FunctionMemorySize"}, logical_id
 
 
-def test_function_code_and_handler(template: dict[str, Any]) -> None:
-    properties = function_properties(template, "RevokeApiFunction")
-    assert properties["CodeUri"] == "functions/revoke_api/"
+def test_every_function_is_listed_with_its_code(template: dict[str, Any]) -> None:
+    assert set(functions(template)) == set(FUNCTION_CODE)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_CODE))
+def test_function_code_and_handler(template: dict[str, Any], logical_id: str) -> None:
+    code_uri, function_name = FUNCTION_CODE[logical_id]
+    properties = function_properties(template, logical_id)
+    assert properties["CodeUri"] == code_uri
     assert properties["Handler"] == "handler.lambda_handler"
-    assert sub_string(properties["FunctionName"]) == "${AWS::StackName}-revoke-api"
+    source = (REPO_ROOT / code_uri / "handler.py").read_text(encoding="utf-8")
+    assert re.search(r"^def lambda_handler\(", source, re.MULTILINE), f"{code_uri}handler.py"
+    assert sub_string(properties["FunctionName"]) == function_name
+
+
+def test_event_function_has_time_for_vonage_and_its_retries(template: dict[str, Any]) -> None:
+    assert function_properties(template, "RevokeEventFunction")["Timeout"] == 30
+    assert function_properties(template, "RevokeApiFunction")["Timeout"] == 15
 
 
 def test_dependencies_layer_is_built_for_python313_arm64(template: dict[str, Any]) -> None:
@@ -298,6 +393,176 @@ def test_api_gateway_logging_role_is_optional_and_ordered_before_the_api(templat
     assert {"Ref": "ApiGatewayAccount"} in gate["Metadata"]["WaitFor"]["Fn::If"]
 
 
+# --------------------------------------------------------------------------- EventBridge
+
+
+def test_event_bus_is_created_unless_one_is_named(template: dict[str, Any]) -> None:
+    parameter = template["Parameters"]["EventBusName"]
+    assert parameter["Type"] == "String"
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "")
+    assert re.fullmatch(parameter["AllowedPattern"], "orders-bus")
+    # A name, not an ARN: the ARN is built from it for the PutEvents permission.
+    assert not re.fullmatch(parameter["AllowedPattern"], "arn:aws:events:eu-west-1:123456789012:event-bus/x")
+    assert template["Conditions"]["CreateEventBus"] == {"Fn::Equals": [{"Ref": "EventBusName"}, ""]}
+    bus = template["Resources"]["RevocationEventBus"]
+    assert bus["Type"] == "AWS::Events::EventBus"
+    assert bus["Condition"] == "CreateEventBus"
+    assert sub_string(bus["Properties"]["Name"]) == "${AWS::StackName}-revocations"
+
+
+def revocation_rule(template: dict[str, Any]) -> dict[str, Any]:
+    function_id, event_name = RULE_EVENT
+    event = function_properties(template, function_id)["Events"][event_name]
+    assert event["Type"] == "EventBridgeRule"
+    properties: dict[str, Any] = event["Properties"]
+    return properties
+
+
+def test_every_eventbridge_rule_is_the_revocation_rule(template: dict[str, Any]) -> None:
+    rules = [
+        (logical_id, name)
+        for logical_id, properties in functions(template).items()
+        for name, event in properties.get("Events", {}).items()
+        if event["Type"] in {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
+    ]
+    assert rules == [RULE_EVENT]
+
+
+def test_rule_matches_revocation_requests_from_the_configured_sources(template: dict[str, Any]) -> None:
+    rule = revocation_rule(template)
+    assert rule["Pattern"] == {
+        "source": {"Ref": "RevocationRequestSources"},
+        "detail-type": ["RCS Revocation Requested"],
+    }
+    parameter = template["Parameters"]["RevocationRequestSources"]
+    assert parameter["Type"] == "CommaDelimitedList"
+    assert parameter["Default"] == "rcs.sender"
+
+
+def test_rule_never_matches_the_outcome_events(template: dict[str, Any]) -> None:
+    # Outcomes go to the same bus: matching them would have the function revoke its own outcomes, forever.
+    rule = revocation_rule(template)
+    assert ACCEPTED_DETAIL_TYPE not in rule["Pattern"]["detail-type"]
+    assert REJECTED_DETAIL_TYPE not in rule["Pattern"]["detail-type"]
+    default_sources = template["Parameters"]["RevocationRequestSources"]["Default"].split(",")
+    assert OUTCOME_SOURCE not in [source.strip() for source in default_sources]
+
+
+def test_requests_and_outcomes_use_the_same_bus(template: dict[str, Any]) -> None:
+    assert revocation_rule(template)["EventBusName"] == EVENT_BUS_NAME
+    for logical_id, properties in functions(template).items():
+        assert properties["Environment"]["Variables"]["EVENT_BUS_NAME"] == EVENT_BUS_NAME, logical_id
+
+
+def test_rule_retries_delivery_for_a_day_then_dead_letters(template: dict[str, Any]) -> None:
+    rule = revocation_rule(template)
+    # Past 24 hours Vonage cannot revoke the message anyway; 185 is EventBridge's maximum.
+    assert rule["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    # The queue defined (and encrypted, alarmed) in the template, not one SAM would make with Type: SQS.
+    assert rule["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RevocationRequestsDeadLetterQueue", "Arn"]}}
+
+
+def test_only_the_revocation_rule_may_send_to_its_dead_letter_queue(template: dict[str, Any]) -> None:
+    policies = [
+        policy["Properties"]
+        for policy in resources(template, "AWS::SQS::QueuePolicy").values()
+        if {"Ref": "RevocationRequestsDeadLetterQueue"} in policy["Properties"]["Queues"]
+    ]
+    assert len(policies) == 1
+    assert policies[0]["Queues"] == [{"Ref": "RevocationRequestsDeadLetterQueue"}]
+    (statement,) = as_list(policies[0]["PolicyDocument"]["Statement"])
+    assert statement["Effect"] == "Allow"
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    assert as_list(statement["Action"]) == ["sqs:SendMessage"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["RevocationRequestsDeadLetterQueue", "Arn"]}
+    # SAM names the rule it generates <function logical id><event name>.
+    rule_id = "".join(RULE_EVENT)
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": [rule_id, "Arn"]}}}
+
+
+def test_sam_generates_the_rule_the_queue_policy_names(translated: dict[str, Any]) -> None:
+    # Neither cfn-lint nor sam validate checks a !GetAtt on a resource SAM generates: this does.
+    rule = translated["Resources"]["".join(RULE_EVENT)]
+    assert rule["Type"] == "AWS::Events::Rule"
+    assert rule["Properties"]["EventBusName"] == EVENT_BUS_NAME
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["RevokeEventFunction", "Arn"]}
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RevocationRequestsDeadLetterQueue", "Arn"]}}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
+    # SAM created no dead-letter queue or queue policy of its own.
+    assert sorted(resources(translated, "AWS::SQS::Queue")) == [
+        "RevocationRequestsDeadLetterQueue",
+        "RevokeEventFailuresQueue",
+    ]
+    assert sorted(resources(translated, "AWS::SQS::QueuePolicy")) == ["RevocationRequestsDeadLetterQueuePolicy"]
+
+
+def test_every_reference_resolves_after_translation(translated: dict[str, Any]) -> None:
+    known = set(translated["Resources"]) | set(translated.get("Parameters", {}))
+
+    def references(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            if set(value) == {"Ref"}:
+                return [value["Ref"]]
+            if set(value) == {"Fn::GetAtt"}:
+                return [value["Fn::GetAtt"][0]]
+            if set(value) == {"Fn::Sub"}:
+                text = sub_string(value)
+                local = set(value["Fn::Sub"][1]) if isinstance(value["Fn::Sub"], list) else set()
+                names = [name.split(".")[0] for name in re.findall(r"\$\{([^!}][^}]*)\}", text)]
+                return [name for name in names if name not in local]
+            return [name for item in value.values() for name in references(item)]
+        if isinstance(value, list):
+            return [name for item in value for name in references(item)]
+        return []
+
+    unresolved = {
+        name
+        for name in references(translated["Resources"]) + references(translated.get("Outputs", {}))
+        if not name.startswith("AWS::") and name not in known
+    }
+    assert not unresolved
+
+
+def test_failed_invocations_are_retried_then_kept(template: dict[str, Any]) -> None:
+    config = function_properties(template, "RevokeEventFunction")["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 2
+    assert config["MaximumEventAgeInSeconds"] == 21600
+    assert config["DestinationConfig"] == {
+        "OnFailure": {"Type": "SQS", "Destination": {"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]}}
+    }
+
+
+def test_sam_lets_the_function_send_to_its_failure_queue_only(translated: dict[str, Any]) -> None:
+    invoke_config = translated["Resources"]["RevokeEventFunctionEventInvokeConfig"]["Properties"]
+    assert invoke_config["FunctionName"] == {"Ref": "RevokeEventFunction"}
+    role = translated["Resources"]["RevokeEventFunctionRole"]["Properties"]
+    sends = [
+        statement
+        for policy in role["Policies"]
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        if "sqs:SendMessage" in as_list(statement["Action"])
+    ]
+    assert len(sends) == 1
+    assert as_list(sends[0]["Action"]) == ["sqs:SendMessage"]
+    assert as_list(sends[0]["Resource"]) == [{"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]}]
+    # The API function is invoked synchronously: no destination, no queue access.
+    api_role = translated["Resources"]["RevokeApiFunctionRole"]["Properties"]
+    assert "sqs:SendMessage" not in strings_in(api_role["Policies"])
+
+
+@pytest.mark.parametrize("logical_id", ["RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue"])
+def test_failure_queues_are_encrypted_and_keep_messages_two_weeks(template: dict[str, Any], logical_id: str) -> None:
+    queue = template["Resources"][logical_id]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    properties = queue["Properties"]
+    # SSE-SQS: with SSE-KMS, EventBridge and Lambda would need a key policy granting them the key.
+    assert properties["SqsManagedSseEnabled"] is True
+    assert "KmsMasterKeyId" not in properties
+    assert properties["MessageRetentionPeriod"] == FOURTEEN_DAYS
+
+
 # --------------------------------------------------------------------------- permissions
 
 
@@ -309,6 +574,7 @@ def test_functions_have_exactly_the_expected_actions(template: dict[str, Any]) -
         assert sorted(actions) == sorted(EXPECTED_ACTIONS[logical_id]), logical_id
         assert all(statement["Effect"] == "Allow" for statement in statements)
         assert "Role" not in properties, f"{logical_id}: a hand-made role escapes these checks"
+    assert set(EXPECTED_ACTIONS) == set(functions(template)), "EXPECTED_ACTIONS lists a function that is gone"
 
 
 def test_no_wildcard_action_or_resource(template: dict[str, Any]) -> None:
@@ -320,8 +586,9 @@ def test_no_wildcard_action_or_resource(template: dict[str, Any]) -> None:
                 assert "*" not in text, f"{logical_id}: {text!r}"
 
 
-def test_secret_access_is_scoped_to_the_vonage_secret(template: dict[str, Any]) -> None:
-    statements = policy_statements(function_properties(template, "RevokeApiFunction"))
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
+def test_secret_access_is_scoped_to_the_vonage_secret(template: dict[str, Any], logical_id: str) -> None:
+    statements = policy_statements(function_properties(template, logical_id))
     (secret,) = [s for s in statements if as_list(s["Action"]) == ["secretsmanager:GetSecretValue"]]
     (resource,) = as_list(secret["Resource"])
     assert sub_string(resource) == (
@@ -332,10 +599,25 @@ def test_secret_access_is_scoped_to_the_vonage_secret(template: dict[str, Any]) 
     assert parameter["MinLength"] == 1
 
 
-def test_table_access_is_get_item_on_the_agents_table_only(template: dict[str, Any]) -> None:
-    statements = policy_statements(function_properties(template, "RevokeApiFunction"))
-    (table,) = [s for s in statements if as_list(s["Action"]) == ["dynamodb:GetItem"]]
-    assert as_list(table["Resource"]) == [{"Fn::GetAtt": ["AgentsTable", "Arn"]}]
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
+def test_table_access_is_scoped_per_table(template: dict[str, Any], logical_id: str) -> None:
+    statements = policy_statements(function_properties(template, logical_id))
+    dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
+    by_resource = {json.dumps(as_list(s["Resource"]), sort_keys=True): as_list(s["Action"]) for s in dynamodb}
+    assert len(by_resource) == len(dynamodb), "one statement per table"
+    # Agents are looked up by key only; idempotency records get exactly what Powertools does with them.
+    assert by_resource == {
+        json.dumps([{"Fn::GetAtt": ["AgentsTable", "Arn"]}]): ["dynamodb:GetItem"],
+        json.dumps([{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]): IDEMPOTENCY_ACTIONS,
+    }
+
+
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
+def test_outcome_events_go_to_the_revocation_bus_only(template: dict[str, Any], logical_id: str) -> None:
+    statements = policy_statements(function_properties(template, logical_id))
+    (put_events,) = [s for s in statements if "events:PutEvents" in as_list(s["Action"])]
+    assert as_list(put_events["Action"]) == ["events:PutEvents"]
+    assert as_list(put_events["Resource"]) == [EVENT_BUS_ARN]
 
 
 def test_no_secret_in_environment_variables(template: dict[str, Any]) -> None:
@@ -351,14 +633,17 @@ def test_no_secret_in_environment_variables(template: dict[str, Any]) -> None:
                 assert not re.fullmatch(r"[A-Za-z0-9+/=_-]{32,}", text), f"{logical_id}: {name} = {text!r}"
 
 
-def test_environment_names_the_configuration(template: dict[str, Any]) -> None:
-    variables = function_properties(template, "RevokeApiFunction")["Environment"]["Variables"]
+@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
+def test_environment_names_the_configuration(template: dict[str, Any], logical_id: str) -> None:
+    variables = function_properties(template, logical_id)["Environment"]["Variables"]
     assert variables == {
         "POWERTOOLS_SERVICE_NAME": "rcs-revoker",
         "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
         "POWERTOOLS_LOG_LEVEL": "INFO",
         "VONAGE_SECRET_ID": {"Ref": "VonageSecretName"},
         "AGENTS_TABLE_NAME": {"Ref": "AgentsTable"},
+        "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+        "EVENT_BUS_NAME": EVENT_BUS_NAME,
         "DEFAULT_REGION": {"Ref": "DefaultRegion"},
     }
     assert template["Parameters"]["DefaultRegion"]["AllowedValues"] == ["", "eu", "us", "ap"]
@@ -367,16 +652,27 @@ def test_environment_names_the_configuration(template: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- data and logs
 
 
-def test_tables_are_on_demand_recoverable_encrypted_and_retained(template: dict[str, Any]) -> None:
+def test_tables_are_on_demand_recoverable_encrypted_and_kept_as_needed(template: dict[str, Any]) -> None:
+    # Agent configuration is not rebuilt by a deployment; idempotency records expire within a day anyway.
+    expected_policy = {"AgentsTable": "Retain", "IdempotencyTable": "Delete"}
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert "AgentsTable" in tables
+    assert set(tables) == set(expected_policy)
     for logical_id, table in tables.items():
         properties = table["Properties"]
         assert properties["BillingMode"] == "PAY_PER_REQUEST", logical_id
         assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert properties["SSESpecification"]["SSEEnabled"] is True, logical_id
-        assert table["DeletionPolicy"] == "Retain", logical_id
-        assert table["UpdateReplacePolicy"] == "Retain", logical_id
+        assert table["DeletionPolicy"] == expected_policy[logical_id], logical_id
+        assert table["UpdateReplacePolicy"] == expected_policy[logical_id], logical_id
+
+
+def test_stateful_resources_say_what_happens_to_their_data(template: dict[str, Any]) -> None:
+    stateful = {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::KMS::Key"}
+    found = [(i, r) for i, r in template["Resources"].items() if r["Type"] in stateful]
+    assert len(found) >= 8
+    for logical_id, resource in found:
+        assert resource.get("DeletionPolicy") in {"Delete", "Retain"}, logical_id
+        assert resource.get("UpdateReplacePolicy") == resource["DeletionPolicy"], logical_id
 
 
 def test_each_function_logs_to_its_own_group_with_retention(template: dict[str, Any]) -> None:
@@ -406,19 +702,40 @@ def test_alarms_notify_the_alarm_topic(template: dict[str, Any]) -> None:
         assert properties["Threshold"] == 1, logical_id
         assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", logical_id
         assert properties["Period"] == 300, logical_id
-    watched = {
-        (a["Properties"]["Namespace"], a["Properties"]["MetricName"]): a["Properties"]["Dimensions"]
+    watched = [
+        (a["Properties"]["Namespace"], a["Properties"]["MetricName"], a["Properties"]["Dimensions"])
         for a in alarms.values()
-    }
-    function_dimension = [{"Name": "FunctionName", "Value": {"Ref": "RevokeApiFunction"}}]
-    assert watched[("AWS/Lambda", "Errors")] == function_dimension
-    assert watched[("AWS/Lambda", "Throttles")] == function_dimension
-    api_dimensions = {d["Name"]: d["Value"] for d in watched[("AWS/ApiGateway", "5XXError")]}
+    ]
+    for function_id in functions(template):
+        dimension = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+        assert ("AWS/Lambda", "Errors", dimension) in watched, function_id
+        assert ("AWS/Lambda", "Throttles", dimension) in watched, function_id
+    (api_5xx,) = [dimensions for namespace, _, dimensions in watched if namespace == "AWS/ApiGateway"]
+    api_dimensions = {d["Name"]: d["Value"] for d in api_5xx}
     # The metric is keyed by the API's name: it must be the name the API is given.
     assert api_dimensions == {
         "ApiName": template["Resources"]["RevocationApi"]["Properties"]["Name"],
         "Stage": template["Resources"]["RevocationApi"]["Properties"]["StageName"],
     }
+
+
+def test_every_failure_queue_alarms_on_its_first_message(template: dict[str, Any]) -> None:
+    queues = set(resources(template, "AWS::SQS::Queue"))
+    assert queues == {"RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue"}
+    depth_alarms = {
+        alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
+        for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["Namespace"] == "AWS/SQS"
+    }
+    assert set(depth_alarms) == queues
+    for queue, properties in depth_alarms.items():
+        assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible", queue
+        assert properties["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}},
+        ]
+        # A depth: the alarm stays on while a single message waits, not only when one arrives.
+        assert properties["Statistic"] == "Maximum", queue
+        assert properties["Threshold"] == 1, queue
 
 
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(template: dict[str, Any]) -> None:
@@ -468,6 +785,12 @@ def test_outputs(template: dict[str, Any]) -> None:
     assert outputs["AgentsTableName"]["Value"] == {"Ref": "AgentsTable"}
     assert outputs["RevokeApiFunctionName"]["Value"] == {"Ref": "RevokeApiFunction"}
     assert outputs["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert outputs["EventBusName"]["Value"] == EVENT_BUS_NAME
+    assert outputs["IdempotencyTableName"]["Value"] == {"Ref": "IdempotencyTable"}
+    assert outputs["RevokeEventFunctionName"]["Value"] == {"Ref": "RevokeEventFunction"}
+    # Ref of a queue is its URL.
+    assert outputs["RevocationRequestsDeadLetterQueueUrl"]["Value"] == {"Ref": "RevocationRequestsDeadLetterQueue"}
+    assert outputs["RevokeEventFailuresQueueUrl"]["Value"] == {"Ref": "RevokeEventFailuresQueue"}
 
 
 # --------------------------------------------------------------------------- offline.cfn_template
@@ -484,16 +807,29 @@ def test_create_table_kwargs_match_the_template(template: dict[str, Any]) -> Non
     assert dynamodb_ttl_attribute(template, "AgentsTable") is None
 
 
-def test_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str, Any]) -> None:
+def test_idempotency_table_has_powertools_key_and_ttl(template: dict[str, Any]) -> None:
+    # Powertools' DynamoDBPersistenceLayer defaults: key attribute "id", expiry attribute "expiration".
+    kwargs = dynamodb_create_table_kwargs(template, "IdempotencyTable", "idempotency-test")
+    assert kwargs == {
+        "TableName": "idempotency-test",
+        "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+        "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    assert dynamodb_ttl_attribute(template, "IdempotencyTable") == "expiration"
+
+
+@pytest.mark.parametrize(("logical_id", "key"), [("AgentsTable", "agent_id"), ("IdempotencyTable", "id")])
+def test_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str, Any], logical_id: str, key: str) -> None:
     boto3 = pytest.importorskip("boto3")
     moto = pytest.importorskip("moto")
     with moto.mock_aws():
         client = boto3.client(
             "dynamodb", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
         )
-        client.create_table(**dynamodb_create_table_kwargs(template, "AgentsTable", "agents"))
-        described = client.describe_table(TableName="agents")["Table"]
-    assert described["KeySchema"] == [{"AttributeName": "agent_id", "KeyType": "HASH"}]
+        client.create_table(**dynamodb_create_table_kwargs(template, logical_id, "table"))
+        described = client.describe_table(TableName="table")["Table"]
+    assert described["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
 
 
 def test_create_table_kwargs_rejects_what_is_not_a_table(template: dict[str, Any]) -> None:

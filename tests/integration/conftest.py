@@ -12,18 +12,22 @@ from typing import Any
 
 import pytest
 
-from offline.aws_seed import create_tables, store_vonage_secret
+from offline.aws_seed import create_event_bus, create_tables, drain_queue, store_vonage_secret, subscribe_queue
 from offline.keys import KeyPair, generate_key_pair
 from offline.lambda_context import LocalLambdaContext
 from offline.moto_server import MotoServer
 from offline.vonage_simulator import VonageSimulator
-from rcs_revoker.bootstrap import revocation_service
+from rcs_revoker.bootstrap import service
 from rcs_revoker.config import settings
 from rcs_revoker.observability import logger
 
 APPLICATION_ID = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e"
 SECRET_NAME = "rcs-revoker/vonage"
 AGENTS_TABLE = "rcs-agents"
+IDEMPOTENCY_TABLE = "rcs-idempotency"
+EVENT_BUS = "rcs-revocations"
+# What a downstream subscriber (an SMS fallback, say) receives: every outcome event of the service.
+OUTCOMES_PATTERN = {"source": ["rcs-revoker"]}
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +77,12 @@ class Stack:
     vonage: VonageSimulator
     keys: KeyPair
     monkeypatch: pytest.MonkeyPatch
+    outcomes_queue_url: str
     log_stream: io.StringIO = field(default_factory=io.StringIO)
+
+    def outcome_events(self) -> list[dict[str, Any]]:
+        """The outcome events published since the last call, as the subscriber's queue received them."""
+        return drain_queue(self.moto.endpoint_url, self.outcomes_queue_url)
 
     def handler(self, module: str = "functions.revoke_api.handler") -> ModuleType:
         """The handler module. Each test starts as a new container; calls within a test share it (warm)."""
@@ -83,13 +92,19 @@ class Stack:
         response: dict[str, Any] = self.handler().lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
         return response
 
+    def invoke_event(self, event: dict[str, Any], *, timeout_s: float = 30.0) -> dict[str, Any]:
+        """Invokes the EventBridge function as Lambda's asynchronous invoke would; raises what it raises."""
+        handler = self.handler("functions.revoke_event.handler")
+        response: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
+        return response
+
     def set_env(self, name: str, value: str | None) -> None:
         if value is None:
             self.monkeypatch.delenv(name, raising=False)
         else:
             self.monkeypatch.setenv(name, value)
         settings.cache_clear()
-        revocation_service.cache_clear()
+        service.cache_clear()
 
     @property
     def log_records(self) -> list[dict[str, Any]]:
@@ -108,21 +123,25 @@ def stack(
     moto_server.reset()
     simulator.reset()
     simulator.rotate_key(keys.public_pem)  # a test may have rotated it
-    create_tables(moto_server.endpoint_url, {"AgentsTable": AGENTS_TABLE})
+    create_tables(moto_server.endpoint_url, {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE})
+    create_event_bus(moto_server.endpoint_url, EVENT_BUS)
+    outcomes_queue_url = subscribe_queue(moto_server.endpoint_url, EVENT_BUS, "outcomes", OUTCOMES_PATTERN)
     store_vonage_secret(moto_server.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
     monkeypatch.setenv("VONAGE_SECRET_ID", SECRET_NAME)
     monkeypatch.setenv("AGENTS_TABLE_NAME", AGENTS_TABLE)
+    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)
+    monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
     monkeypatch.setenv("VONAGE_API_BASE_URL", simulator.base_url)
     monkeypatch.delenv("DEFAULT_REGION", raising=False)
     settings.cache_clear()
-    revocation_service.cache_clear()
-    test_stack = Stack(moto_server, simulator, keys, monkeypatch)
+    service.cache_clear()
+    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url)
     # The service's one Logger writes JSON lines to stdout; point it at a buffer the test can read.
     previous = logger.registered_handler.setStream(test_stack.log_stream)  # type: ignore[attr-defined]
     yield test_stack
     logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
     settings.cache_clear()
-    revocation_service.cache_clear()
+    service.cache_clear()
 
 
 def body_of(response: dict[str, Any]) -> dict[str, Any]:

@@ -231,7 +231,8 @@ def test_a_401_rereads_the_secret_once_and_retries_with_the_rotated_key(stack: S
     store_vonage_secret(stack.moto.endpoint_url, SECRET_NAME, APPLICATION_ID, new_keys.private_pem)
     stack.vonage.clear_records()
 
-    response = stack.handler().lambda_handler(api_event(MESSAGE, {"region": "eu"}), _context())
+    another_message = "bbbbbbbb-bbbb-4ccc-8ddd-0123456789ab"
+    response = stack.handler().lambda_handler(api_event(another_message, {"region": "eu"}), _context())
 
     # Then the old JWT is refused once, the secret is read again and the retry is accepted
     assert response["statusCode"] == 202

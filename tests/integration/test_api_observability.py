@@ -1,6 +1,7 @@
 """What an operator sees: structured log lines, EMF metrics, and never a secret in either."""
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -116,13 +117,14 @@ def test_metrics_count_requests_outcomes_latency_and_cold_starts(
 @pytest.mark.usefixtures("debug_logging")
 def test_no_secret_reaches_logs_metrics_or_answers(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
     # Given every path that touches the credentials: success, a rotation (401 then re-read), a failure
-    answers = [stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))]
+    messages = [str(uuid.uuid4()) for _ in range(3)]
+    answers = [stack.invoke_api(api_event(messages[0], {"region": "eu"}))]
     new_keys = generate_key_pair()
     stack.vonage.rotate_key(new_keys.public_pem)
     store_vonage_secret(stack.moto.endpoint_url, SECRET_NAME, APPLICATION_ID, new_keys.private_pem)
-    answers.append(stack.invoke_api(api_event(MESSAGE, {"region": "eu"})))
-    stack.vonage.program(MESSAGE, Outcome.unauthorized(), Outcome.unauthorized())
-    answers.append(stack.invoke_api(api_event(MESSAGE, {"region": "eu"})))
+    answers.append(stack.invoke_api(api_event(messages[1], {"region": "eu"})))
+    stack.vonage.program(messages[2], Outcome.unauthorized(), Outcome.unauthorized())
+    answers.append(stack.invoke_api(api_event(messages[2], {"region": "eu"})))
     assert [a["statusCode"] for a in answers] == [202, 202, 502]
 
     # Then neither key, nor any JWT sent, nor the Authorization header appears anywhere we output

@@ -1,22 +1,37 @@
 """Wires the adapters into the domain service, once per container."""
 
+from dataclasses import dataclass
 from functools import cache
 
 from rcs_revoker.adapters.dynamodb_agents import DynamoDbAgentDirectory
+from rcs_revoker.adapters.eventbridge_outcomes import EventBridgeOutcomePublisher
 from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.config import settings
 from rcs_revoker.domain.revocation import RevocationService
+from rcs_revoker.idempotent_revocation import IdempotentRevocation
+from rcs_revoker.outcomes import OutcomeRecorder
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    revocations: IdempotentRevocation
+    outcomes: OutcomeRecorder
 
 
 @cache
-def revocation_service() -> RevocationService:
+def service() -> Service:
+    """The service of this container: built at cold start (the handlers call it at import), then reused."""
     config = settings()
-    return RevocationService(
+    domain = RevocationService(
         agents=DynamoDbAgentDirectory(config.agents_table_name),
         vonage=VonageMessagesClient(
             SecretsManagerCredentials(config.vonage_secret_id),
             base_url_override=config.vonage_api_base_url,
         ),
         default_region=config.default_region,
+    )
+    return Service(
+        revocations=IdempotentRevocation(domain, config.idempotency_table_name),
+        outcomes=OutcomeRecorder(EventBridgeOutcomePublisher(config.event_bus_name)),
     )

@@ -18,6 +18,8 @@ class ConfigurationError(RuntimeError):
 class Settings:
     vonage_secret_id: str
     agents_table_name: str
+    idempotency_table_name: str
+    event_bus_name: str
     default_region: Region | None = None
     # Local runs and tests only: every PATCH goes here instead of https://api-{region}.nexmo.com.
     vonage_api_base_url: str | None = None
@@ -27,6 +29,8 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
     return Settings(
         vonage_secret_id=_required(environ, "VONAGE_SECRET_ID"),
         agents_table_name=_required(environ, "AGENTS_TABLE_NAME"),
+        idempotency_table_name=_required(environ, "IDEMPOTENCY_TABLE_NAME"),
+        event_bus_name=_required(environ, "EVENT_BUS_NAME"),
         default_region=_default_region(environ),
         vonage_api_base_url=_vonage_api_base_url(environ),
     )

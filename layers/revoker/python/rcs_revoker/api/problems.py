@@ -10,8 +10,10 @@ from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     InvalidRequest,
     MessageNotFound,
+    OutcomeNotPublished,
     RequestTooLarge,
     RevocationError,
+    RevocationInProgress,
     RevocationWindowExpired,
     SentAtInFuture,
     ServiceMisconfigured,
@@ -35,11 +37,13 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
     RevocationWindowExpired: (422, "Revocation window has passed"),
     SentAtInFuture: (422, "sent_at is in the future"),
     VonageUnprocessable: (422, "Vonage could not process the revocation"),
+    RevocationInProgress: (409, "Revocation already in progress"),
     VonageRateLimited: (429, "Rate-limited by Vonage"),
     VonageCredentialsRejected: (502, "Vonage rejected this service's credentials"),
     VonageUnavailable: (502, "Vonage is unavailable"),
     VonageTimeout: (504, "Vonage did not answer in time"),
     DependencyUnavailable: (503, "A dependency of this service is unavailable"),
+    OutcomeNotPublished: (503, "The outcome event could not be published"),
     ServiceMisconfigured: (500, "This service is misconfigured"),
 }
 
@@ -58,6 +62,8 @@ def problem_for(error: RevocationError, request_id: str | None) -> Response[str]
     headers = {}
     if isinstance(error, VonageRateLimited) and error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
+    elif isinstance(error, RevocationInProgress):
+        headers["Retry-After"] = "1"  # the other request finishes within one Vonage call
     return problem(status, error.reason, title, error.detail, request_id, headers=headers, **extra)
 
 

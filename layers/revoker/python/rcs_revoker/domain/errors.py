@@ -21,6 +21,8 @@ class RevocationError(Exception):
         self.detail = detail
         self.message_uuid = message_uuid
         self.region = region
+        # True when this answer repeats the stored outcome of an earlier request for the same message.
+        self.replayed = False
 
 
 # --- the request itself is wrong: permanent -------------------------------------------------------
@@ -89,6 +91,20 @@ class VonageUnavailable(RevocationError):
 
 class VonageTimeout(RevocationError):
     reason = "vonage-timeout"
+    transient = True
+
+
+class RevocationInProgress(RevocationError):
+    """Another request for the same message is being processed right now; its outcome will be stored."""
+
+    reason = "revocation-in-progress"
+    transient = True
+
+
+class OutcomeNotPublished(RevocationError):
+    """The revocation ended, but its outcome event could not be put on the bus."""
+
+    reason = "outcome-not-published"
     transient = True
 
 

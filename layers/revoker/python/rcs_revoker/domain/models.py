@@ -34,6 +34,8 @@ class RevocationAccepted:
     message_uuid: str
     region: Region
     vonage_request_id: str | None
+    # True when this answer repeats the stored outcome of an earlier request for the same message.
+    replayed: bool = False
 
     @property
     def host(self) -> str:

@@ -31,5 +31,8 @@ def parse_region(value: str) -> Region | None:
 
 def region_for_country(country: str) -> Region | None:
     """The region of an ISO 3166-1 alpha-2 code (any case), or None when the code is not assigned."""
+    # ASCII first: str.upper() turns some other letters into ASCII ones ("\ufb01" -> "FI").
+    if not (country.isascii() and country.isalpha()):
+        return None
     region = COUNTRY_REGIONS.get(country.upper())
     return Region(region) if region else None

@@ -62,6 +62,8 @@ def decode_json_body(body: str | None, *, is_base64: bool = False) -> object:
         raise InvalidRequest("The request body is not valid UTF-8.") from None
     except json.JSONDecodeError as error:
         raise InvalidRequest(f"The request body is not valid JSON: {error.msg} at position {error.pos}.") from None
+    except ValueError:  # an integer longer than Python's 4,300-digit conversion limit
+        raise InvalidRequest("The request body holds a number too large to read.") from None
     except RecursionError:
         raise InvalidRequest("The request body is nested too deeply.") from None
 
@@ -94,7 +96,13 @@ def parse_revocation_detail(detail: object) -> RevocationRequest:
     if "message_uuid" not in detail:
         raise InvalidRequest("The event detail has no message_uuid.")
     fields = {name: value for name, value in detail.items() if name != "message_uuid"}
-    return parse_revocation_fields(detail["message_uuid"], fields)
+    try:
+        return parse_revocation_fields(detail["message_uuid"], fields)
+    except InvalidRequest as error:
+        # Whoever reads the Rejected outcome needs to know which message it was, even if malformed.
+        if isinstance(detail["message_uuid"], str):
+            error.message_uuid = detail["message_uuid"][:64]
+        raise
 
 
 def _region_selector(fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,34 @@
+"""EventBridge entry point: a rule delivers "RCS Revocation Requested" events, asynchronously, at least once.
+
+A final answer (accepted, or a permanent rejection such as a malformed event) ends the invocation
+successfully, with its outcome event published. A transient failure fails the invocation so that Lambda's
+asynchronous retries, then the on-failure destination, take over: nothing is dropped.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rcs_revoker.bootstrap import service
+from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.invocation import Invocation
+from rcs_revoker.observability import logger, metrics
+from rcs_revoker.revocations import RetryableRevocationFailure, revoke_from_event
+
+service()  # cold start: validate the configuration and build the clients once
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    event_id = str(event.get("id")) if isinstance(event, dict) else "unknown"
+    detail = event.get("detail") if isinstance(event, dict) else None
+    invocation = Invocation.from_lambda("eventbridge", event_id, context)
+    try:
+        result = revoke_from_event(detail, invocation=invocation)
+    except RevocationError as error:
+        if error.transient:
+            raise RetryableRevocationFailure(f"{error.reason}: {error.detail}") from None
+        return {"outcome": "rejected", "reason": error.reason, "message_uuid": error.message_uuid}
+    return {"outcome": "accepted", **result.as_dict()}

@@ -1,0 +1,140 @@
+"""Exactly one revocation per message, from any entry point, however often and however concurrently asked.
+
+Powertools Idempotency (DynamoDB) keyed on the message UUID alone, with one key prefix for every function,
+so that the API, EventBridge and SQS paths share one record per message. Stored, and replayed without
+calling Vonage again: an accepted revocation, and Vonage's own refusal (422). Not stored, so that asking
+again re-evaluates them: everything decided before calling Vonage (window, region, agent) and Vonage's 404,
+which may mean the caller named the wrong region and should be free to try another.
+"""
+
+import uuid
+from datetime import timedelta
+from typing import Any, Final
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
+from rcs_revoker.domain.errors import (
+    DependencyUnavailable,
+    RevocationError,
+    RevocationInProgress,
+    VonageUnprocessable,
+)
+from rcs_revoker.domain.models import RevocationAccepted, RevocationRequest
+from rcs_revoker.domain.regions import Region
+from rcs_revoker.domain.revocation import REVOCATION_WINDOW, RevocationService
+
+# Past the 24-hour window Vonage refuses anyway; an hour more covers clock skew and late retries.
+RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(hours=1)
+# The same prefix in every function: the key must not depend on which function asks.
+KEY_PREFIX: Final = "rcs-revoker#revoke"
+
+
+class IdempotentRevocation:
+    def __init__(self, service: RevocationService, table_name: str) -> None:
+        self._service = service
+        self._config = IdempotencyConfig(
+            event_key_jmespath="message_uuid",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=int(RECORD_LIFETIME.total_seconds()),
+        )
+        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto_config=AWS_CLIENT_CONFIG)
+        self._revoke_once = idempotent_function(
+            data_keyword_argument="message",
+            persistence_store=persistence,
+            config=self._config,
+            key_prefix=KEY_PREFIX,
+        )(self._revoke_and_store)
+
+    def revoke(
+        self,
+        request: RevocationRequest,
+        *,
+        deadline: float,
+        correlation_id: str,
+        lambda_context: LambdaContext | None = None,
+    ) -> RevocationAccepted:
+        if lambda_context is not None:
+            # A record left "in progress" by a timed-out invocation then expires with that invocation,
+            # instead of blocking the retry.
+            self._config.register_lambda_context(lambda_context)
+        # Tells a stored outcome produced by this very call from one replayed from an earlier request
+        # (which may even carry the same correlation id: EventBridge delivering one event twice).
+        attempt_id = str(uuid.uuid4())
+        try:
+            stored = self._revoke_once(
+                message={"message_uuid": request.message_uuid},
+                request=request,
+                deadline=deadline,
+                correlation_id=correlation_id,
+                attempt_id=attempt_id,
+            )
+        except IdempotencyAlreadyInProgressError:
+            raise RevocationInProgress(
+                "Another request is revoking this message right now; ask again in a moment for its outcome.",
+                message_uuid=request.message_uuid,
+            ) from None
+        except IdempotencyPersistenceLayerError:
+            raise DependencyUnavailable(
+                "DynamoDB did not answer for the idempotency table.", message_uuid=request.message_uuid
+            ) from None
+        return _replay(stored, replayed=stored.get("attempt_id") != attempt_id)
+
+    def _revoke_and_store(
+        self,
+        *,
+        message: dict[str, str],
+        request: RevocationRequest,
+        deadline: float,
+        correlation_id: str,
+        attempt_id: str,
+    ) -> dict[str, Any]:
+        try:
+            result = self._service.revoke(request, deadline=deadline)
+        except VonageUnprocessable as error:
+            # Vonage's answer for this message: stored, so a repeat is refused the same way without a call.
+            return {
+                "outcome": "rejected",
+                "message_uuid": request.message_uuid,
+                "region": error.region.value if error.region else None,
+                "title": error.title,
+                "detail": error.detail,
+                "correlation_id": correlation_id,
+                "attempt_id": attempt_id,
+            }
+        return {
+            "outcome": "accepted",
+            "message_uuid": result.message_uuid,
+            "region": result.region.value,
+            "vonage_request_id": result.vonage_request_id,
+            "correlation_id": correlation_id,
+            "attempt_id": attempt_id,
+        }
+
+
+def _replay(stored: dict[str, Any], *, replayed: bool) -> RevocationAccepted:
+    region = Region(stored["region"]) if stored.get("region") else None
+    if stored["outcome"] == "accepted" and region is not None:
+        return RevocationAccepted(
+            message_uuid=stored["message_uuid"],
+            region=region,
+            vonage_request_id=stored.get("vonage_request_id"),
+            replayed=replayed,
+        )
+    error: RevocationError = VonageUnprocessable(
+        stored.get("title") or "Vonage could not process the revocation",
+        stored.get("detail") or "",
+        message_uuid=stored["message_uuid"],
+        region=region,
+    )
+    error.replayed = replayed
+    raise error

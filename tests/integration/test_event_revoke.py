@@ -1,0 +1,318 @@
+"""The EventBridge entry point: at least once in, exactly one PATCH out, every final outcome published."""
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from offline.aws_seed import put_agent
+from offline.vonage_simulator import Outcome
+from rcs_revoker.revocations import RetryableRevocationFailure
+from tests.conftest import api_event, eventbridge_event, load_event
+from tests.integration.conftest import AGENTS_TABLE, EVENT_BUS, IDEMPOTENCY_TABLE, Stack, body_of
+
+MESSAGE = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"
+
+
+def only_event(stack: Stack, detail_type: str) -> dict[str, Any]:
+    events = stack.outcome_events()
+    assert [e["detail-type"] for e in events] == [detail_type], events
+    assert events[0]["source"] == "rcs-revoker"
+    detail: dict[str, Any] = events[0]["detail"]
+    return detail
+
+
+def test_sample_event_is_revoked_and_an_accepted_outcome_published(stack: Stack) -> None:
+    event = load_event("eventbridge_revoke_by_country.json")
+
+    result = stack.invoke_event(event)
+
+    assert result["outcome"] == "accepted"
+    assert result["region"] == "eu"
+    assert stack.vonage.patches_for(MESSAGE) == 1
+    detail = only_event(stack, "RCS Revocation Accepted")
+    assert detail["message_uuid"] == MESSAGE
+    assert detail["outcome"] == "accepted"
+    assert detail["region"] == "eu"
+    assert detail["host"] == "api-eu.nexmo.com"
+    assert detail["vonage_request_id"] == result["vonage_request_id"]
+    assert detail["correlation_id"] == event["id"]
+    assert detail["entry_point"] == "eventbridge"
+    assert detail["replayed"] is False
+    requested = datetime.fromisoformat(detail["requested_at"])
+    assert requested <= datetime.fromisoformat(detail["completed_at"]) <= datetime.now(UTC)
+
+
+def test_sample_event_by_agent_is_revoked(stack: Stack) -> None:
+    put_agent(stack.moto.endpoint_url, AGENTS_TABLE, "acme-br-fallback", region="us")
+
+    result = stack.invoke_event(load_event("eventbridge_revoke_by_agent.json"))
+
+    assert result["region"] == "us"
+    assert only_event(stack, "RCS Revocation Accepted")["region"] == "us"
+
+
+def test_malformed_sample_event_ends_as_a_rejected_outcome_logged_at_error(stack: Stack) -> None:
+    result = stack.invoke_event(load_event("eventbridge_revoke_malformed.json"))
+
+    assert result["outcome"] == "rejected"
+    assert result["reason"] == "invalid-request"
+    detail = only_event(stack, "RCS Revocation Rejected")
+    assert detail["reason"] == "invalid-request"
+    assert detail["message_uuid"] == "not-a-uuid"
+    assert "canonical UUID" in detail["detail"]
+    assert [r["level"] for r in stack.log_records if r.get("outcome")] == ["ERROR"]
+    assert stack.vonage.requests == []
+
+
+@pytest.mark.parametrize("detail", [None, "revoke it", [MESSAGE], {"region": "eu"}, {"message_uuid": 42}])
+def test_any_malformed_detail_is_a_rejected_outcome_not_an_exception(stack: Stack, detail: object) -> None:
+    result = stack.invoke_event(eventbridge_event(detail))
+
+    assert result == {"outcome": "rejected", "reason": "invalid-request", "message_uuid": None}
+    assert only_event(stack, "RCS Revocation Rejected")["reason"] == "invalid-request"
+
+
+def test_a_duplicate_event_is_answered_from_the_store_without_a_second_patch(stack: Stack) -> None:
+    event = eventbridge_event({"message_uuid": MESSAGE, "region": "ap"})
+
+    first = stack.invoke_event(event)
+    second = stack.invoke_event(event)
+
+    assert stack.vonage.patches_for(MESSAGE) == 1
+    assert second == first
+    replays = [e["detail"]["replayed"] for e in stack.outcome_events()]
+    assert replays == [False, True]  # at least once: published again, marked as a replay
+
+
+def test_a_different_event_for_the_same_message_is_answered_from_the_store(stack: Stack) -> None:
+    detail = {"message_uuid": MESSAGE, "region": "eu"}
+    stack.invoke_event(eventbridge_event(detail, event_id=str(uuid.uuid4())))
+    result = stack.invoke_event(eventbridge_event(detail, event_id=str(uuid.uuid4())))
+
+    assert result["outcome"] == "accepted"
+    assert stack.vonage.patches_for(MESSAGE) == 1
+
+
+def test_concurrent_duplicates_cause_one_patch(stack: Stack) -> None:
+    # Given Vonage answers slowly, so that two deliveries of one event overlap
+    stack.vonage.program(MESSAGE, Outcome.slow(1.0))
+    event = eventbridge_event({"message_uuid": MESSAGE, "region": "eu"})
+    stack.handler("functions.revoke_event.handler")  # a warm container, shared like two threads of one
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        try:
+            outcomes.append(stack.invoke_event(event)["outcome"])
+        except RetryableRevocationFailure as failure:
+            outcomes.append(str(failure).split(":")[0])
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join()
+
+    # Then one PATCH; the overlapping delivery fails and is retried by Lambda; the retry replays
+    assert sorted(outcomes) == ["accepted", "revocation-in-progress"]
+    assert stack.vonage.patches_for(MESSAGE) == 1
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+    assert stack.vonage.patches_for(MESSAGE) == 1
+
+
+def test_api_and_eventbridge_share_one_record_per_message(stack: Stack) -> None:
+    api_answer = stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))
+    event_answer = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
+
+    assert api_answer["statusCode"] == 202
+    assert event_answer["vonage_request_id"] == body_of(api_answer)["vonage_request_id"]
+    assert stack.vonage.patches_for(MESSAGE) == 1
+    assert [e["detail"]["entry_point"] for e in stack.outcome_events()] == ["api", "eventbridge"]
+
+
+def test_a_repeated_api_call_answers_as_the_first_did(stack: Stack) -> None:
+    first = stack.invoke_api(api_event(MESSAGE, {"country": "DE"}))
+    second = stack.invoke_api(api_event(MESSAGE, {"country": "DE"}, request_id="another-request"))
+
+    assert (second["statusCode"], body_of(second)) == (first["statusCode"], body_of(first))
+    assert stack.vonage.patches_for(MESSAGE) == 1
+
+
+def test_a_concurrent_api_duplicate_is_a_409_to_retry(stack: Stack) -> None:
+    stack.vonage.program(MESSAGE, Outcome.slow(1.0))
+    stack.handler()
+    answers: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join()
+
+    assert sorted(a["statusCode"] for a in answers) == [202, 409]
+    conflict = next(a for a in answers if a["statusCode"] == 409)
+    assert body_of(conflict)["type"] == "urn:rcs-revoker:problem:revocation-in-progress"
+    assert conflict["multiValueHeaders"]["Retry-After"] == ["1"]
+    assert stack.vonage.patches_for(MESSAGE) == 1
+
+
+@pytest.mark.parametrize(
+    ("detail", "program", "reason"),
+    [
+        (
+            {"region": "eu", "sent_at": (datetime.now(UTC) - timedelta(days=2)).isoformat()},
+            None,
+            "revocation-window-expired",
+        ),
+        ({"agent_id": "nobody"}, None, "unknown-agent"),
+        ({"region": "eu"}, Outcome.not_found(), "message-not-found"),
+        ({"region": "eu"}, Outcome.unprocessable(title="Too late", detail="Already delivered"), "vonage-unprocessable"),
+    ],
+)
+def test_permanent_answers_are_published_as_rejected_and_do_not_fail_the_invocation(
+    stack: Stack, detail: dict[str, Any], program: Outcome | None, reason: str
+) -> None:
+    if program is not None:
+        stack.vonage.program(MESSAGE, program)
+
+    result = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, **detail}))
+
+    assert result["outcome"] == "rejected"
+    assert result["reason"] == reason
+    published = only_event(stack, "RCS Revocation Rejected")
+    assert published["reason"] == reason
+    assert published["message_uuid"] == MESSAGE
+
+
+def test_vonage_422_is_stored_and_replayed_without_a_second_patch(stack: Stack) -> None:
+    stack.vonage.program(MESSAGE, Outcome.unprocessable(title="Too late", detail="Already delivered"))
+    event = eventbridge_event({"message_uuid": MESSAGE, "region": "eu"})
+
+    stack.invoke_event(event)
+    replay = stack.invoke_event(event)
+    api_replay = stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))
+
+    assert replay["reason"] == "vonage-unprocessable"
+    assert api_replay["statusCode"] == 422
+    assert body_of(api_replay)["title"] == "Too late"
+    assert stack.vonage.patches_for(MESSAGE) == 1
+
+
+def test_vonage_404_is_not_stored_so_another_region_can_be_tried(stack: Stack) -> None:
+    stack.vonage.program(MESSAGE, Outcome.not_found())
+
+    first = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
+    second = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "us"}))
+
+    assert (first["outcome"], second["outcome"]) == ("rejected", "accepted")
+    assert stack.vonage.patches_for(MESSAGE) == 2
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "reason"),
+    [
+        ([Outcome.server_error(503)] * 4, "vonage-unavailable"),
+        ([Outcome.rate_limited(retry_after=60)], "vonage-rate-limited"),
+        ([Outcome.dropped()] * 4, "vonage-unavailable"),
+    ],
+)
+def test_transient_failures_fail_the_invocation_and_the_retry_revokes(
+    stack: Stack, outcomes: list[Outcome], reason: str
+) -> None:
+    stack.vonage.program(MESSAGE, *outcomes)
+    event = eventbridge_event({"message_uuid": MESSAGE, "region": "eu"})
+
+    with pytest.raises(RetryableRevocationFailure, match=reason):
+        stack.invoke_event(event)
+    assert stack.outcome_events() == []  # not final: nothing published yet
+
+    # Lambda's asynchronous retry: the failed attempt left no record that blocks it
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+    assert only_event(stack, "RCS Revocation Accepted")["replayed"] is False
+
+
+def test_a_timeout_fails_the_invocation(stack: Stack) -> None:
+    stack.vonage.program(MESSAGE, *[Outcome.slow(30)] * 3)
+
+    with pytest.raises(RetryableRevocationFailure, match="vonage-timeout"):
+        stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}), timeout_s=3)
+
+
+def test_an_aws_failure_fails_the_invocation(stack: Stack) -> None:
+    boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).delete_table(TableName=IDEMPOTENCY_TABLE)
+
+    with pytest.raises(RetryableRevocationFailure, match="dependency-unavailable"):
+        stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
+    assert stack.vonage.requests == []
+
+
+def test_an_attempt_that_died_in_progress_does_not_block_the_retry(stack: Stack) -> None:
+    # Given a record left "in progress" by an invocation that timed out (its Lambda context expired)
+    key = "rcs-revoker#revoke#" + hashlib.md5(json.dumps(MESSAGE).encode(), usedforsecurity=False).hexdigest()
+    now = datetime.now(UTC).timestamp()
+    boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).put_item(
+        TableName=IDEMPOTENCY_TABLE,
+        Item={
+            "id": {"S": key},
+            "status": {"S": "INPROGRESS"},
+            "expiration": {"N": str(int(now + 3600))},
+            "in_progress_expiration": {"N": str(int((now - 1) * 1000))},
+        },
+    )
+
+    result = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
+
+    assert result["outcome"] == "accepted"
+    assert stack.vonage.patches_for(MESSAGE) == 1
+
+
+def test_records_are_kept_past_the_24_hour_window(stack: Stack) -> None:
+    stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
+
+    items = boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).scan(TableName=IDEMPOTENCY_TABLE)["Items"]
+    assert len(items) == 1
+    assert items[0]["status"]["S"] == "COMPLETED"
+    lifetime = int(items[0]["expiration"]["N"]) - datetime.now(UTC).timestamp()
+    assert 24 * 3600 < lifetime <= 25 * 3600
+
+
+def test_an_unpublishable_outcome_fails_the_event_and_the_retry_publishes_without_a_patch(stack: Stack) -> None:
+    events = boto3.client("events", endpoint_url=stack.moto.endpoint_url)
+    stack.set_env("EVENT_BUS_NAME", "no-such-bus")
+    event = eventbridge_event({"message_uuid": MESSAGE, "region": "eu"})
+
+    with pytest.raises(RetryableRevocationFailure, match="outcome-not-published"):
+        stack.invoke_event(event)
+
+    stack.set_env("EVENT_BUS_NAME", EVENT_BUS)
+    assert events.describe_event_bus(Name=EVENT_BUS)
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+    assert stack.vonage.patches_for(MESSAGE) == 1
+    assert only_event(stack, "RCS Revocation Accepted")["replayed"] is True
+
+
+def test_an_unpublishable_outcome_does_not_fail_an_api_answer(stack: Stack) -> None:
+    stack.set_env("EVENT_BUS_NAME", "no-such-bus")
+
+    response = stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))
+
+    assert response["statusCode"] == 202
+    assert any(r["message"] == "outcome event not published" for r in stack.log_records)
+
+
+def test_the_event_id_is_the_correlation_id_in_logs(stack: Stack) -> None:
+    stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}, event_id="evt-123"))
+
+    record = next(r for r in stack.log_records if r.get("outcome"))
+    assert record["correlation_id"] == "evt-123"
+    assert record["message_uuid"] == MESSAGE

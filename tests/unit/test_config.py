@@ -1,0 +1,153 @@
+"""Unit tests for load_settings: the environment into Settings, or a ConfigurationError naming the variable."""
+
+import pytest
+
+from rcs_revoker.config import ConfigurationError, Settings, load_settings
+from rcs_revoker.domain.regions import Region
+
+REQUIRED = {
+    "VONAGE_SECRET_ID": "rcs-revoker/vonage",
+    "AGENTS_TABLE_NAME": "rcs-agents",
+    "IDEMPOTENCY_TABLE_NAME": "rcs-revocations",
+    "EVENT_BUS_NAME": "rcs-revoker-outcomes",
+}
+
+
+def env(**overrides: str) -> dict[str, str]:
+    return {**REQUIRED, **overrides}
+
+
+def test_minimal_environment_gives_settings_without_optional_values() -> None:
+    assert load_settings(dict(REQUIRED)) == Settings(
+        vonage_secret_id="rcs-revoker/vonage",
+        agents_table_name="rcs-agents",
+        idempotency_table_name="rcs-revocations",
+        event_bus_name="rcs-revoker-outcomes",
+        default_region=None,
+        vonage_api_base_url=None,
+    )
+
+
+def test_values_are_stripped() -> None:
+    padded = {name: f"  {value}\t\n" for name, value in REQUIRED.items()}
+    assert load_settings(padded) == load_settings(dict(REQUIRED))
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert load_settings(env(PATH="/usr/bin", AWS_REGION="eu-west-1")) == load_settings(dict(REQUIRED))
+
+
+@pytest.mark.parametrize("name", list(REQUIRED))
+@pytest.mark.parametrize("value", [None, "", "   ", "\t\n"], ids=["missing", "empty", "spaces", "whitespace"])
+def test_missing_or_blank_required_variable_is_named(name: str, value: str | None) -> None:
+    environ = dict(REQUIRED)
+    if value is None:
+        del environ[name]
+    else:
+        environ[name] = value
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ)
+    assert str(caught.value) == f"Environment variable {name} is required but not set."
+
+
+def test_empty_environment_names_the_first_required_variable() -> None:
+    with pytest.raises(ConfigurationError, match="VONAGE_SECRET_ID"):
+        load_settings({})
+
+
+def test_configuration_error_is_a_runtime_error() -> None:
+    # The handler module lets it escape at cold start: the function fails loudly instead of serving.
+    assert issubclass(ConfigurationError, RuntimeError)
+
+
+# --- DEFAULT_REGION -----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("eu", Region.EU),
+        ("EU", Region.EU),
+        ("us", Region.US),
+        ("Us", Region.US),
+        ("ap", Region.AP),
+        (" aP ", Region.AP),
+        ("", None),
+        ("   ", None),
+    ],
+)
+def test_default_region_in_any_case(value: str, expected: Region | None) -> None:
+    assert load_settings(env(DEFAULT_REGION=value)).default_region is expected
+
+
+@pytest.mark.parametrize("value", ["mars", "europe", "eu-west-1", "api-eu.nexmo.com", "e u", "GB"])
+def test_invalid_default_region_is_named_with_the_valid_ones(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env(DEFAULT_REGION=value))
+    message = str(caught.value)
+    assert "DEFAULT_REGION" in message
+    assert repr(value) in message
+    assert "eu, us, ap" in message
+
+
+# --- VONAGE_API_BASE_URL ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("http://127.0.0.1:8099", "http://127.0.0.1:8099"),
+        ("http://127.0.0.1:8099/", "http://127.0.0.1:8099"),
+        ("http://localhost:1234", "http://localhost:1234"),
+        ("http://LOCALHOST:1234", "http://LOCALHOST:1234"),
+        ("http://[::1]:80", "http://[::1]:80"),
+        ("https://127.0.0.5/prefix/", "https://127.0.0.5/prefix"),
+        ("https://127.0.0.5/prefix", "https://127.0.0.5/prefix"),
+        ("  http://127.0.0.1:8099  ", "http://127.0.0.1:8099"),
+        ("", None),
+        ("  ", None),
+    ],
+)
+def test_loopback_base_url_is_accepted_without_trailing_slash(value: str, expected: str | None) -> None:
+    assert load_settings(env(VONAGE_API_BASE_URL=value)).vonage_api_base_url == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("https://api-eu.nexmo.com", id="vonage-host"),
+        pytest.param("http://example.com:8099", id="public-host"),
+        pytest.param("http://8.8.8.8", id="public-ip"),
+        pytest.param("http://10.0.0.1:8099", id="private-10"),
+        pytest.param("http://192.168.1.10", id="private-192-168"),
+        pytest.param("http://172.16.0.1", id="private-172-16"),
+        pytest.param("http://169.254.169.254/latest", id="link-local-metadata"),
+        pytest.param("http://0.0.0.0:8099", id="unspecified"),
+        pytest.param("http://[::]:8099", id="unspecified-v6"),
+        pytest.param("http://[fd00::1]:8099", id="unique-local-v6"),
+        pytest.param("http://localhost.example.com", id="localhost-prefix"),
+        pytest.param("http://127.0.0.1.example.com", id="loopback-prefix"),
+        pytest.param("http://127.0.0.1@example.com", id="userinfo-trick"),
+        pytest.param("ftp://127.0.0.1/", id="ftp"),
+        pytest.param("file:///tmp/x", id="file"),
+        pytest.param("127.0.0.1:8099", id="no-scheme"),
+        pytest.param("http://", id="missing-host"),
+        pytest.param("http:///path", id="empty-host"),
+        pytest.param("http://:8099", id="port-only"),
+        pytest.param("http://127.0.0.1:8099/?debug=1", id="query"),
+        pytest.param("http://127.0.0.1?a", id="query-without-path"),
+        pytest.param("http://127.0.0.1:8099/#frag", id="fragment"),
+    ],
+)
+def test_non_loopback_or_malformed_base_url_is_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env(VONAGE_API_BASE_URL=value))
+    assert "VONAGE_API_BASE_URL" in str(caught.value)
+
+
+def test_non_loopback_host_is_named_in_the_error() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(env(VONAGE_API_BASE_URL="http://10.0.0.1:8099"))
+    assert "must point at a loopback address" in str(caught.value)
+    assert "'10.0.0.1'" in str(caught.value)
+
+
+def test_base_url_is_checked_even_when_everything_else_is_valid() -> None:
+    with pytest.raises(ConfigurationError, match="VONAGE_API_BASE_URL"):
+        load_settings(env(DEFAULT_REGION="eu", VONAGE_API_BASE_URL="https://attacker.example"))
