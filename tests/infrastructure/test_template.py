@@ -123,7 +123,7 @@ json.dump(transform(document, {"VonageSecretName": "vonage"}, NoManagedPolicies(
 def translated() -> dict[str, Any]:
     sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
     if not sam_python.exists():
-        pytest.skip("the SAM CLI environment (.venv-sam) is not set up: make setup")
+        pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
     result = subprocess.run(
         [str(sam_python), "-c", _TRANSLATE, str(DEFAULT_TEMPLATE)],
         capture_output=True,
@@ -821,8 +821,9 @@ def test_idempotency_table_has_powertools_key_and_ttl(template: dict[str, Any]) 
 
 @pytest.mark.parametrize(("logical_id", "key"), [("AgentsTable", "agent_id"), ("IdempotencyTable", "id")])
 def test_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str, Any], logical_id: str, key: str) -> None:
-    boto3 = pytest.importorskip("boto3")
-    moto = pytest.importorskip("moto")
+    import boto3
+    import moto
+
     with moto.mock_aws():
         client = boto3.client(
             "dynamodb", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
