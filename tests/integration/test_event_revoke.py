@@ -316,3 +316,13 @@ def test_the_event_id_is_the_correlation_id_in_logs(stack: Stack) -> None:
     record = next(r for r in stack.log_records if r.get("outcome"))
     assert record["correlation_id"] == "evt-123"
     assert record["message_uuid"] == MESSAGE
+
+
+def test_without_a_bus_outcomes_are_logged_but_not_published(stack: Stack) -> None:
+    stack.set_env("EVENT_BUS_NAME", None)
+
+    result = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
+
+    assert result["outcome"] == "accepted"
+    assert stack.outcome_events() == []
+    assert [r["outcome"] for r in stack.log_records if r.get("outcome")] == ["accepted"]

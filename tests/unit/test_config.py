@@ -9,7 +9,6 @@ REQUIRED = {
     "VONAGE_SECRET_ID": "rcs-revoker/vonage",
     "AGENTS_TABLE_NAME": "rcs-agents",
     "IDEMPOTENCY_TABLE_NAME": "rcs-revocations",
-    "EVENT_BUS_NAME": "rcs-revoker-outcomes",
 }
 
 
@@ -22,10 +21,18 @@ def test_minimal_environment_gives_settings_without_optional_values() -> None:
         vonage_secret_id="rcs-revoker/vonage",
         agents_table_name="rcs-agents",
         idempotency_table_name="rcs-revocations",
-        event_bus_name="rcs-revoker-outcomes",
+        event_bus_name=None,
         default_region=None,
         vonage_api_base_url=None,
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("rcs-outcomes", "rcs-outcomes"), (" bus ", "bus"), ("", None), (" ", None)]
+)
+def test_event_bus_is_optional(value: str, expected: str | None) -> None:
+    # Without a bus, outcomes are only logged and counted (a deployment with no subscriber).
+    assert load_settings(env(EVENT_BUS_NAME=value)).event_bus_name == expected
 
 
 def test_values_are_stripped() -> None:

@@ -33,5 +33,5 @@ def service() -> Service:
     )
     return Service(
         revocations=IdempotentRevocation(domain, config.idempotency_table_name),
-        outcomes=OutcomeRecorder(EventBridgeOutcomePublisher(config.event_bus_name)),
+        outcomes=OutcomeRecorder(EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None),
     )

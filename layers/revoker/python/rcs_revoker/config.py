@@ -19,7 +19,8 @@ class Settings:
     vonage_secret_id: str
     agents_table_name: str
     idempotency_table_name: str
-    event_bus_name: str
+    # Empty: outcomes are logged and counted but not published (a deployment with no subscriber).
+    event_bus_name: str | None = None
     default_region: Region | None = None
     # Local runs and tests only: every PATCH goes here instead of https://api-{region}.nexmo.com.
     vonage_api_base_url: str | None = None
@@ -30,7 +31,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         vonage_secret_id=_required(environ, "VONAGE_SECRET_ID"),
         agents_table_name=_required(environ, "AGENTS_TABLE_NAME"),
         idempotency_table_name=_required(environ, "IDEMPOTENCY_TABLE_NAME"),
-        event_bus_name=_required(environ, "EVENT_BUS_NAME"),
+        event_bus_name=environ.get("EVENT_BUS_NAME", "").strip() or None,
         default_region=_default_region(environ),
         vonage_api_base_url=_vonage_api_base_url(environ),
     )

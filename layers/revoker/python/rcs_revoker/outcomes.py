@@ -18,7 +18,7 @@ from rcs_revoker.observability import logger, metrics
 
 
 class OutcomeRecorder:
-    def __init__(self, publisher: EventBridgeOutcomePublisher) -> None:
+    def __init__(self, publisher: EventBridgeOutcomePublisher | None) -> None:
         self._publisher = publisher
 
     def accepted(self, result: RevocationAccepted, invocation: Invocation) -> bool:
@@ -65,6 +65,8 @@ class OutcomeRecorder:
         return self._publish(REJECTED_DETAIL_TYPE, invocation, outcome="rejected", **keys)
 
     def _publish(self, detail_type: str, invocation: Invocation, **keys: Any) -> bool:
+        if self._publisher is None:
+            return True
         detail = {
             **keys,
             "entry_point": invocation.entry_point,
