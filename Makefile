@@ -64,3 +64,15 @@ deploy: build
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# `make bench`: this service against a function that uses the official Vonage Python SDK (bench/baseline, in
+# its own virtual environment .venv-baseline), cold start, warm path, memory and size, in one run; the table is
+# printed and bench/results/latest.json written. Options: make bench BENCH_ARGS="--runs 5 --skip-size".
+.venv-baseline/.installed: bench/baseline/requirements.txt
+	test -x .venv-baseline/bin/python || $(PYTHON_BOOTSTRAP) -m venv .venv-baseline
+	.venv-baseline/bin/python -m pip install --quiet --disable-pip-version-check -r bench/baseline/requirements.txt
+	touch $@
+
+.PHONY: bench
+bench: $(VENV)/.installed .venv-baseline/.installed
+	$(PY) -m bench.run $(BENCH_ARGS)

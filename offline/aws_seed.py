@@ -1,6 +1,7 @@
 """Puts what a deployed stack would have into the moto server: tables from template.yaml, the secret, agents."""
 
 import json
+from functools import cache
 from typing import Any
 
 import boto3
@@ -8,17 +9,22 @@ import boto3
 from offline.cfn_template import dynamodb_create_table_kwargs, load_template
 
 
+@cache
+def _client(service_name: str, endpoint_url: str) -> Any:
+    return boto3.client(service_name, endpoint_url=endpoint_url)
+
+
 def create_tables(endpoint_url: str, names: dict[str, str]) -> None:
     """Creates each table `{logical_id: table_name}` exactly as template.yaml defines it."""
     template = load_template()
-    client = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    client = _client("dynamodb", endpoint_url)
     for logical_id, table_name in names.items():
         client.create_table(**dynamodb_create_table_kwargs(template, logical_id, table_name))
 
 
 def store_vonage_secret(endpoint_url: str, name: str, application_id: str, private_key_pem: str) -> str:
     """Creates or updates the credentials secret; returns its ARN."""
-    client = boto3.client("secretsmanager", endpoint_url=endpoint_url)
+    client = _client("secretsmanager", endpoint_url)
     value = json.dumps({"application_id": application_id, "private_key": private_key_pem})
     try:
         response: dict[str, Any] = client.create_secret(Name=name, SecretString=value)
@@ -35,17 +41,17 @@ def put_agent(
         item["region"] = {"S": region}
     if country is not None:
         item["country"] = {"S": country}
-    boto3.client("dynamodb", endpoint_url=endpoint_url).put_item(TableName=table_name, Item=item)
+    _client("dynamodb", endpoint_url).put_item(TableName=table_name, Item=item)
 
 
 def create_event_bus(endpoint_url: str, name: str) -> None:
-    boto3.client("events", endpoint_url=endpoint_url).create_event_bus(Name=name)
+    _client("events", endpoint_url).create_event_bus(Name=name)
 
 
 def subscribe_queue(endpoint_url: str, bus_name: str, queue_name: str, pattern: dict[str, Any]) -> str:
     """A queue that receives every event of `bus_name` matching `pattern`, as a subscriber would; its URL."""
-    sqs = boto3.client("sqs", endpoint_url=endpoint_url)
-    events = boto3.client("events", endpoint_url=endpoint_url)
+    sqs = _client("sqs", endpoint_url)
+    events = _client("events", endpoint_url)
     queue_url = str(sqs.create_queue(QueueName=queue_name)["QueueUrl"])
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     rule = f"{queue_name}-rule"
@@ -56,7 +62,7 @@ def subscribe_queue(endpoint_url: str, bus_name: str, queue_name: str, pattern: 
 
 def drain_queue(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:
     """Every message now in the queue, parsed from JSON, deleted as read."""
-    sqs = boto3.client("sqs", endpoint_url=endpoint_url)
+    sqs = _client("sqs", endpoint_url)
     bodies: list[dict[str, Any]] = []
     while True:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
@@ -67,3 +73,16 @@ def drain_queue(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:
         for message in messages:
             bodies.append(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def create_revocation_queue(endpoint_url: str, name: str, *, max_receive_count: int) -> tuple[str, str]:
+    """The bulk queue with its dead-letter queue and redrive policy, as template.yaml declares them;
+    returns (queue URL, dead-letter queue URL)."""
+    sqs = _client("sqs", endpoint_url)
+    dlq_url = str(sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"])
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)})
+    queue_url = str(
+        sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "180", "RedrivePolicy": redrive})["QueueUrl"]
+    )
+    return queue_url, dlq_url

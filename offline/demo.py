@@ -2,8 +2,8 @@
 
 Starts moto server (AWS) and the Vonage simulator, creates the tables (from template.yaml), the event bus,
 a Vonage secret and RCS agents the way a deployed stack holds them, then sends every events/ sample through
-its function (API Gateway and EventBridge) and prints the answers, the functions' JSON logs and EMF metrics,
-and the outcome events a subscriber of the bus receives.
+its function (API Gateway, EventBridge, the bulk queue's worker) and prints the answers, the functions'
+JSON logs and EMF metrics, and the outcome events a subscriber of the bus receives.
 """
 
 import importlib
@@ -15,6 +15,7 @@ from typing import Any
 
 from offline.aws_seed import (
     create_event_bus,
+    create_revocation_queue,
     create_tables,
     drain_queue,
     put_agent,
@@ -24,6 +25,7 @@ from offline.aws_seed import (
 from offline.keys import generate_key_pair
 from offline.lambda_context import LocalLambdaContext
 from offline.moto_server import MotoServer
+from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import Outcome, VonageSimulator
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
@@ -32,6 +34,8 @@ SECRET_NAME = "rcs-revoker/vonage"  # noqa: S105 - a name, not a secret
 AGENTS_TABLE = "rcs-revoker-agents"
 IDEMPOTENCY_TABLE = "rcs-revoker-idempotency"
 EVENT_BUS = "rcs-revoker-revocations"
+LEDGER_TABLE = "rcs-revoker-ledger"
+REVOCATION_QUEUE = "rcs-revoker-revocations-queue"
 # What each sample should get; events without an entry are expected to be accepted.
 EXPECTED_STATUS = {"api_revoke_window_expired.json": 422}
 EXPECTED_OUTCOME = {"eventbridge_revoke_malformed.json": "rejected"}
@@ -52,13 +56,19 @@ def main() -> int:
                 "AGENTS_TABLE_NAME": AGENTS_TABLE,
                 "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
                 "EVENT_BUS_NAME": EVENT_BUS,
+                "LEDGER_TABLE_NAME": LEDGER_TABLE,
                 "DEFAULT_REGION": "eu",
                 "VONAGE_API_BASE_URL": vonage.base_url,
                 "POWERTOOLS_SERVICE_NAME": "rcs-revoker",
                 "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
             }
         )
-        create_tables(moto.endpoint_url, {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE})
+        create_tables(
+            moto.endpoint_url,
+            {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE, "LedgerTable": LEDGER_TABLE},
+        )
+        queue_url, _ = create_revocation_queue(moto.endpoint_url, REVOCATION_QUEUE, max_receive_count=10)
+        os.environ["REVOCATION_QUEUE_URL"] = queue_url
         create_event_bus(moto.endpoint_url, EVENT_BUS)
         outcomes = subscribe_queue(moto.endpoint_url, EVENT_BUS, "outcome-subscriber", {"source": ["rcs-revoker"]})
         store_vonage_secret(moto.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
@@ -68,7 +78,7 @@ def main() -> int:
 
         handler = importlib.import_module("functions.revoke_api.handler")
         results: list[tuple[str, int | str, int | str]] = []
-        for path in sorted(EVENTS_DIR.glob("api_*.json")):
+        for path in sorted(EVENTS_DIR.glob("api_revoke_*.json")):
             event = json.loads(path.read_text())
             results.append((path.name, _invoke(handler, path.name, event), EXPECTED_STATUS.get(path.name, 202)))
 
@@ -92,6 +102,19 @@ def main() -> int:
         duplicate = _invoke_event(events_handler, "duplicate", again)
         results.append(("the same event delivered twice", duplicate, "accepted"))
 
+        # Bulk: a batch through the API, the worker fed from the queue, then the status API.
+        receipt = json.loads(_invoke(handler, "api_submit_batch.json", _load("api_submit_batch.json"), body=True))
+        results.append(("api_submit_batch.json (4 valid, 1 invalid)", receipt["accepted"], 4))
+        worker = importlib.import_module("functions.revoke_worker.handler")
+        _banner("the worker drains the queue (as Lambda's SQS event source mapping would)")
+        polls = SqsEventSource(moto.endpoint_url, queue_url, worker.lambda_handler).drain()
+        results.append(("worker: messages revoked from the queue", sum(p.received - p.failed for p in polls), 4))
+        record_event = _load("api_get_revocation.json")
+        results.append(("api_get_revocation.json", _invoke(handler, "api_get_revocation.json", record_event), 200))
+        batch_event = _load("api_get_batch.json")
+        batch_event["path"] = f"/batches/{receipt['batch_id']}"
+        results.append(("api_get_batch.json (this batch)", _invoke(handler, "api_get_batch.json", batch_event), 200))
+
         _banner("outcome events received by a subscriber of the bus")
         for outcome_event in drain_queue(moto.endpoint_url, outcomes):
             print(json.dumps({"detail-type": outcome_event["detail-type"], "detail": outcome_event["detail"]}))
@@ -112,14 +135,19 @@ def _invoke_event(handler: Any, title: str, event: dict[str, Any]) -> str:
     return str(result["outcome"])
 
 
-def _invoke(handler: Any, title: str, event: dict[str, Any]) -> int:
+def _load(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
+
+
+def _invoke(handler: Any, title: str, event: dict[str, Any], *, body: bool = False) -> Any:
     _banner(f"{title}: {event['httpMethod']} {event['path']}  body={event['body']!r}")
     print("-- function output (JSON logs and EMF metrics):", flush=True)
     response: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext())
     sys.stdout.flush()
     print(f"-- answer: {response['statusCode']}")
     print(json.dumps(json.loads(response["body"]), indent=2))
-    return int(response["statusCode"])
+    return response["body"] if body else int(response["statusCode"])
 
 
 def _banner(text: str) -> None:

@@ -6,7 +6,10 @@ bearer JWT, content type, body against the contract's schema; see ``offline.vona
 with whatever outcome a test programmed: rejections, throttling, slowness, or a dropped connection.
 
     python -m offline.vonage_simulator --port 8099 --application-id ID --public-key-file app.pub \
-        [--latency-ms 50]
+        [--latency-ms 50] [--tls-cert cert.pem --tls-key key.pem]
+
+With ``tls=(cert_file, key_file)`` (``--tls-cert``/``--tls-key``) it serves HTTPS instead, for clients that
+only speak ``https://`` (the official Vonage SDK); ``offline.tls.generate_self_signed_cert`` makes a pair.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import re
 import signal
 import socket
+import ssl
 import threading
 import uuid
 from collections import deque
@@ -42,6 +46,8 @@ from offline.vonage_checks import (
 
 _ROUTE = re.compile(r"^/v1/messages/([^/]+)$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+# A client that connects and never completes the TLS handshake gives up its thread after this.
+_HANDSHAKE_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,9 @@ class VonageSimulator:
         port: int = 0,
         latency_s: float = 0.0,
         clock_skew_s: int = 300,
+        tls: tuple[str | Path, str | Path] | None = None,
     ) -> None:
+        """``tls`` is (certificate file, private key file), both PEM: the simulator then serves HTTPS."""
         self.application_id = application_id
         self.clock_skew_s = clock_skew_s
         self.default_outcome = Outcome.accepted()
@@ -159,13 +167,14 @@ class VonageSimulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._tls_context = _server_tls_context(*tls) if tls is not None else None
 
     def start(self) -> Self:
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
         body_validator()  # compiled now so the first request (and any benchmark) does not pay for it
         self._stopping = threading.Event()
-        server = _Server((self._host, self._port), self)
+        server = _Server((self._host, self._port), self, self._tls_context)
         # A short poll interval keeps stop() quick; the loop is idle-cheap either way.
         thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.01}, name="vonage-simulator", daemon=True
@@ -198,7 +207,8 @@ class VonageSimulator:
     def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
-        return f"http://{self._host}:{self._server.server_port}"
+        scheme = "https" if self._tls_context is not None else "http"
+        return f"{scheme}://{self._host}:{self._server.server_port}"
 
     @property
     def latency_s(self) -> float:
@@ -297,14 +307,37 @@ class VonageSimulator:
         return _problem_answer(outcome.status, request_id, dict(outcome.body or {}), headers, outcome.delay_s)
 
 
+def _server_tls_context(cert_file: str | Path, key_file: str | Path) -> ssl.SSLContext:
+    """Loaded up front, so that a bad certificate or key fails at set-up and not on the first connection."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile=str(cert_file), keyfile=str(key_file))
+    return context
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], simulator: VonageSimulator) -> None:
+    def __init__(
+        self, address: tuple[str, int], simulator: VonageSimulator, tls_context: ssl.SSLContext | None = None
+    ) -> None:
         self.simulator = simulator
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        if tls_context is not None:
+            # The handshake runs in each connection's own thread (finish_request), not in accept(): a slow
+            # or failing client must not hold up the accept loop.
+            self.socket = tls_context.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if isinstance(request, ssl.SSLSocket):
+            request.settimeout(_HANDSHAKE_TIMEOUT_S)
+            try:
+                request.do_handshake()
+            except OSError:  # ssl.SSLError too: the client does not trust the certificate, or hung up
+                return
+        super().finish_request(request, client_address)
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -377,7 +410,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--public-key-file", required=True, type=Path)
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--clock-skew-s", type=int, default=300)
+    parser.add_argument("--tls-cert", type=Path, help="PEM certificate: serve HTTPS (needs --tls-key)")
+    parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
     args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -391,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         latency_s=args.latency_ms / 1000,
         clock_skew_s=args.clock_skew_s,
+        tls=(args.tls_cert, args.tls_key) if args.tls_cert is not None else None,
     )
     with simulator:
         print(f"vonage simulator listening on {simulator.base_url}", flush=True)

@@ -60,6 +60,7 @@ def service_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VONAGE_SECRET_ID", "rcs-revoker/vonage")
     monkeypatch.setenv("AGENTS_TABLE_NAME", "rcs-agents")
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", "rcs-idempotency")
+    monkeypatch.setenv("LEDGER_TABLE_NAME", "rcs-ledger")
     monkeypatch.setenv("EVENT_BUS_NAME", "rcs-revocations")
     monkeypatch.delenv("DEFAULT_REGION", raising=False)
     monkeypatch.delenv("VONAGE_API_BASE_URL", raising=False)

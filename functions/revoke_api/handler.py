@@ -1,4 +1,5 @@
-"""API Gateway entry point: POST /messages/{message_uuid}/revoke."""
+"""API Gateway entry point: POST /messages/{message_uuid}/revoke, POST /revocations, GET /revocations/{message_uuid},
+GET /batches/{batch_id}. Routing only: each route is one call into the use cases."""
 
 import json
 from typing import Any
@@ -6,14 +7,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
 from rcs_revoker.bootstrap import service
+from rcs_revoker.bulk import batch_status, revocation_record, submit_batch
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.invocation import Invocation
-from rcs_revoker.observability import logger, metrics
+from rcs_revoker.observability import count, logger, metrics
 from rcs_revoker.revocations import revoke_from_api
 
 app = APIGatewayRestResolver()
@@ -28,6 +29,23 @@ def revoke(message_uuid: str) -> Response[str]:
     return Response(202, content_type="application/json", body=json.dumps(result.as_dict()))
 
 
+@app.post("/revocations")
+def submit_revocations() -> Response[str]:
+    event = app.current_event
+    receipt = submit_batch(event.body, is_base64=bool(event.is_base64_encoded))
+    return Response(202, content_type="application/json", body=json.dumps(receipt.as_dict()))
+
+
+@app.get("/revocations/<message_uuid>")
+def get_revocation(message_uuid: str) -> Response[str]:
+    return Response(200, content_type="application/json", body=json.dumps(revocation_record(message_uuid)))
+
+
+@app.get("/batches/<batch_id>")
+def get_batch(batch_id: str) -> Response[str]:
+    return Response(200, content_type="application/json", body=json.dumps(batch_status(batch_id)))
+
+
 @app.exception_handler(RevocationError)  # type: ignore[untyped-decorator]
 def _revocation_error(error: RevocationError) -> Response[str]:
     return problem_for(error, app.current_event.request_context.request_id)
@@ -36,14 +54,14 @@ def _revocation_error(error: RevocationError) -> Response[str]:
 @app.not_found
 def _route_not_found(_: NotFoundError) -> Response[str]:
     event = app.current_event
-    metrics.add_metric(name="RouteNotFound", unit=MetricUnit.Count, value=1)
+    count("RouteNotFound")
     return route_not_found(event.http_method, event.path, event.request_context.request_id)
 
 
 @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
 def _unexpected(error: Exception) -> Response[str]:
     logger.exception("unexpected error")
-    metrics.add_metric(name="UnexpectedErrors", unit=MetricUnit.Count, value=1)
+    count("UnexpectedErrors")
     return internal_error(app.current_event.request_context.request_id)
 
 

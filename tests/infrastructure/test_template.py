@@ -2,8 +2,9 @@
 
 The template is read through offline.cfn_template, the same reader the offline stack uses, so these
 tests check the very document that is deployed. SAM Globals are merged in where SAM would merge them.
-What SAM itself generates (the EventBridge rule, the destination permission) is checked on SAM's own
-translation of the template, made with the SAM CLI's environment (.venv-sam).
+What SAM itself generates (the EventBridge rule, the destination permission, the SQS event source
+mapping and its managed policy, the API definition) is checked on SAM's own translation of the template,
+made with the SAM CLI's environment (.venv-sam).
 """
 
 from __future__ import annotations
@@ -34,26 +35,55 @@ SERVICE_TAG = ("service", "rcs-revoker")
 
 # Powertools Idempotency (DynamoDB) reads, creates, completes and deletes records: nothing else.
 IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# The ledger: only the API function creates entries (a submitted batch); every entry point reads and updates.
+LEDGER_ACTIONS = {
+    "RevokeApiFunction": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    "RevokeEventFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "RevokeWorkerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+}
+LEDGER_INDEX = "batch_id-index"
+LEDGER_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/" + LEDGER_INDEX}
 # Every action each function may perform, exactly. A new permission must be added here on purpose.
-# (dynamodb:GetItem twice: once on the agents table, once on the idempotency table.)
+# (dynamodb:GetItem several times: on the agents table, the idempotency table and the ledger.)
 EXPECTED_ACTIONS: dict[str, list[str]] = {
     "RevokeApiFunction": [
         "secretsmanager:GetSecretValue",
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         "events:PutEvents",
+        "sqs:SendMessage",
+        *LEDGER_ACTIONS["RevokeApiFunction"],
+        "dynamodb:Query",
     ],
     "RevokeEventFunction": [
         "secretsmanager:GetSecretValue",
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         "events:PutEvents",
+        *LEDGER_ACTIONS["RevokeEventFunction"],
+    ],
+    # What SAM adds for its SQS event source (receive, delete) is checked on the translation.
+    "RevokeWorkerFunction": [
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        *IDEMPOTENCY_ACTIONS,
+        "events:PutEvents",
+        *LEDGER_ACTIONS["RevokeWorkerFunction"],
+        "sqs:ChangeMessageVisibility",
     ],
 }
 # Each function's code directory; handler.lambda_handler must be defined there.
 FUNCTION_CODE = {
     "RevokeApiFunction": ("functions/revoke_api/", "${AWS::StackName}-revoke-api"),
     "RevokeEventFunction": ("functions/revoke_event/", "${AWS::StackName}-revoke-event"),
+    "RevokeWorkerFunction": ("functions/revoke_worker/", "${AWS::StackName}-revoke-worker"),
+}
+# Every API route: (method, path) -> event id on RevokeApiFunction.
+API_ROUTES = {
+    ("POST", "/messages/{message_uuid}/revoke"): "Revoke",
+    ("POST", "/revocations"): "SubmitBatch",
+    ("GET", "/revocations/{message_uuid}"): "GetRevocation",
+    ("GET", "/batches/{batch_id}"): "GetBatch",
 }
 # The bus both functions use: the one the stack creates, or the one the EventBusName parameter names.
 EVENT_BUS_NAME = {"Fn::If": ["CreateEventBus", {"Ref": "RevocationEventBus"}, {"Ref": "EventBusName"}]}
@@ -65,7 +95,12 @@ EVENT_BUS_ARN = {
     ]
 }
 RULE_EVENT = ("RevokeEventFunction", "RevocationRequested")
+WORKER_EVENT = ("RevokeWorkerFunction", "RevocationQueue")
 FOURTEEN_DAYS = 14 * 24 * 3600
+FOUR_DAYS = 4 * 24 * 3600
+# Queues whose every message is a failed revocation (each alarms on its first message), and the work queue.
+FAILURE_QUEUES = {"RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue", "RevocationQueueDeadLetterQueue"}
+WORK_QUEUES = {"RevocationQueue"}
 
 # Resource types that take tags, and those that cannot. A new type must be put in one of them.
 TAGGABLE = {
@@ -249,6 +284,7 @@ def test_function_code_and_handler(template: dict[str, Any], logical_id: str) ->
 
 def test_event_function_has_time_for_vonage_and_its_retries(template: dict[str, Any]) -> None:
     assert function_properties(template, "RevokeEventFunction")["Timeout"] == 30
+    assert function_properties(template, "RevokeWorkerFunction")["Timeout"] == 30
     assert function_properties(template, "RevokeApiFunction")["Timeout"] == 15
 
 
@@ -280,20 +316,46 @@ def test_revoker_layer_is_uploaded_as_is(template: dict[str, Any]) -> None:
 # --------------------------------------------------------------------------- API
 
 
-def test_revoke_route_is_wired_to_the_function(template: dict[str, Any]) -> None:
-    routes = [
-        (event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id, event["Properties"])
+def api_routes(template: dict[str, Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(METHOD, path, function, event id, event properties) of every Api event."""
+    return [
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id, name, event["Properties"])
         for logical_id, properties in functions(template).items()
-        for event in properties.get("Events", {}).values()
+        for name, event in properties.get("Events", {}).items()
         if event["Type"] == "Api"
     ]
-    matching = [route for route in routes if route[:2] == ("POST", "/messages/{message_uuid}/revoke")]
+
+
+@pytest.mark.parametrize("route", sorted(API_ROUTES), ids=[API_ROUTES[r] for r in sorted(API_ROUTES)])
+def test_route_is_wired_to_the_api_function(template: dict[str, Any], route: tuple[str, str]) -> None:
+    routes = api_routes(template)
+    matching = [r for r in routes if r[:2] == route]
     assert len(matching) == 1, routes
-    _, _, logical_id, event = matching[0]
-    assert logical_id == "RevokeApiFunction"
+    _, _, logical_id, event_id, event = matching[0]
+    assert (logical_id, event_id) == ("RevokeApiFunction", API_ROUTES[route])
     assert event["RestApiId"] == {"Ref": "RevocationApi"}
     # A route-level Auth could switch the API's default authorizer off.
     assert "Auth" not in event
+
+
+def test_the_api_has_no_other_route(template: dict[str, Any]) -> None:
+    assert {route[:2] for route in api_routes(template)} == set(API_ROUTES)
+
+
+def test_sam_requires_sigv4_on_every_route_of_the_definition(translated: dict[str, Any]) -> None:
+    # What API Gateway gets: SAM's definition of RevocationApi, every method with the AWS_IAM scheme.
+    body = translated["Resources"]["RevocationApi"]["Properties"]["Body"]
+    methods = {
+        (method.upper(), path): operation
+        for path, operations in body["paths"].items()
+        for method, operation in operations.items()
+    }
+    assert set(methods) == set(API_ROUTES)
+    for route, operation in methods.items():
+        assert operation["security"] == [{"AWS_IAM": []}], route
+        uri = sub_string(operation["x-amazon-apigateway-integration"]["uri"])
+        assert "${RevokeApiFunction.Arn}" in uri, route
+    assert body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 
 
 def test_api_requires_sigv4_on_every_route(template: dict[str, Any]) -> None:
@@ -491,10 +553,7 @@ def test_sam_generates_the_rule_the_queue_policy_names(translated: dict[str, Any
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RevocationRequestsDeadLetterQueue", "Arn"]}}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
     # SAM created no dead-letter queue or queue policy of its own.
-    assert sorted(resources(translated, "AWS::SQS::Queue")) == [
-        "RevocationRequestsDeadLetterQueue",
-        "RevokeEventFailuresQueue",
-    ]
+    assert set(resources(translated, "AWS::SQS::Queue")) == FAILURE_QUEUES | WORK_QUEUES
     assert sorted(resources(translated, "AWS::SQS::QueuePolicy")) == ["RevocationRequestsDeadLetterQueuePolicy"]
 
 
@@ -534,25 +593,29 @@ def test_failed_invocations_are_retried_then_kept(template: dict[str, Any]) -> N
     }
 
 
-def test_sam_lets_the_function_send_to_its_failure_queue_only(translated: dict[str, Any]) -> None:
+def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str, Any]) -> None:
     invoke_config = translated["Resources"]["RevokeEventFunctionEventInvokeConfig"]["Properties"]
     assert invoke_config["FunctionName"] == {"Ref": "RevokeEventFunction"}
-    role = translated["Resources"]["RevokeEventFunctionRole"]["Properties"]
-    sends = [
-        statement
-        for policy in role["Policies"]
-        for statement in as_list(policy["PolicyDocument"]["Statement"])
-        if "sqs:SendMessage" in as_list(statement["Action"])
-    ]
-    assert len(sends) == 1
-    assert as_list(sends[0]["Action"]) == ["sqs:SendMessage"]
-    assert as_list(sends[0]["Resource"]) == [{"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]}]
-    # The API function is invoked synchronously: no destination, no queue access.
-    api_role = translated["Resources"]["RevokeApiFunctionRole"]["Properties"]
-    assert "sqs:SendMessage" not in strings_in(api_role["Policies"])
+    # The event function: its on-failure destination (added by SAM). The API function: the revocation
+    # queue (its own statement). The worker consumes, never sends (its failures are redriven by SQS).
+    expected = {
+        "RevokeEventFunction": [{"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]}],
+        "RevokeApiFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
+        "RevokeWorkerFunction": [],
+    }
+    for function_id, resources_sent_to in expected.items():
+        role = translated["Resources"][f"{function_id}Role"]["Properties"]
+        sends = [
+            statement
+            for policy in role["Policies"]
+            for statement in as_list(policy["PolicyDocument"]["Statement"])
+            if "sqs:SendMessage" in as_list(statement["Action"])
+        ]
+        assert all(as_list(statement["Action"]) == ["sqs:SendMessage"] for statement in sends), function_id
+        assert [resource for s in sends for resource in as_list(s["Resource"])] == resources_sent_to, function_id
 
 
-@pytest.mark.parametrize("logical_id", ["RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue"])
+@pytest.mark.parametrize("logical_id", sorted(FAILURE_QUEUES))
 def test_failure_queues_are_encrypted_and_keep_messages_two_weeks(template: dict[str, Any], logical_id: str) -> None:
     queue = template["Resources"][logical_id]
     assert queue["Type"] == "AWS::SQS::Queue"
@@ -561,6 +624,120 @@ def test_failure_queues_are_encrypted_and_keep_messages_two_weeks(template: dict
     assert properties["SqsManagedSseEnabled"] is True
     assert "KmsMasterKeyId" not in properties
     assert properties["MessageRetentionPeriod"] == FOURTEEN_DAYS
+
+
+# --------------------------------------------------------------------------- bulk revocations
+
+
+def worker_event(template: dict[str, Any]) -> dict[str, Any]:
+    function_id, event_name = WORKER_EVENT
+    event = function_properties(template, function_id)["Events"][event_name]
+    assert event["Type"] == "SQS"
+    properties: dict[str, Any] = event["Properties"]
+    return properties
+
+
+def test_worker_is_the_only_queue_consumer(template: dict[str, Any]) -> None:
+    consumers = [
+        (logical_id, name)
+        for logical_id, properties in functions(template).items()
+        for name, event in properties.get("Events", {}).items()
+        if event["Type"] == "SQS"
+    ]
+    assert consumers == [WORKER_EVENT]
+
+
+def test_worker_consumes_the_revocation_queue_at_a_bounded_concurrency(template: dict[str, Any]) -> None:
+    event = worker_event(template)
+    assert event["Queue"] == {"Fn::GetAtt": ["RevocationQueue", "Arn"]}
+    assert event["BatchSize"] == 10
+    assert event["MaximumBatchingWindowInSeconds"] == 1
+    # Only the failed messages of a batch return to the queue.
+    assert event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # The bound on concurrent Vonage calls (its rate limit).
+    assert event["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
+    assert "Enabled" not in event or event["Enabled"] is True
+
+
+def test_worker_parameters(template: dict[str, Any]) -> None:
+    concurrency = template["Parameters"]["WorkerMaxConcurrency"]
+    # 2 to 1000: the range an SQS event source's maximum concurrency accepts.
+    assert (concurrency["Type"], concurrency["Default"]) == ("Number", 5)
+    assert (concurrency["MinValue"], concurrency["MaxValue"]) == (2, 1000)
+    receives = template["Parameters"]["WorkerMaxReceiveCount"]
+    assert (receives["Type"], receives["Default"]) == ("Number", 10)
+    assert receives["MinValue"] == 1
+    assert receives["MaxValue"] == 1000  # SQS's limit for maxReceiveCount
+
+
+def test_sam_maps_the_queue_to_the_worker(translated: dict[str, Any]) -> None:
+    # SAM names the event source mapping <function logical id><event name>.
+    mapping = translated["Resources"]["".join(WORKER_EVENT)]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    properties = mapping["Properties"]
+    assert properties["EventSourceArn"] == {"Fn::GetAtt": ["RevocationQueue", "Arn"]}
+    assert properties["FunctionName"] == {"Ref": "RevokeWorkerFunction"}
+    assert properties["BatchSize"] == 10
+    assert properties["MaximumBatchingWindowInSeconds"] == 1
+    assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert properties["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
+    assert properties.get("Enabled", True) is True
+    assert len(resources(translated, "AWS::Lambda::EventSourceMapping")) == 1
+
+
+def test_revocation_queue_redrives_to_its_dead_letter_queue(template: dict[str, Any]) -> None:
+    queue = template["Resources"]["RevocationQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    properties = queue["Properties"]
+    assert properties["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["RevocationQueueDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": {"Ref": "WorkerMaxReceiveCount"},
+    }
+    assert properties["SqsManagedSseEnabled"] is True
+    assert "KmsMasterKeyId" not in properties
+    assert properties["MessageRetentionPeriod"] == FOUR_DAYS
+    # A standard queue's message keeps its first enqueue time in the dead-letter queue: the dead-letter
+    # queue must keep messages longer than the source queue, or they expire there before anyone looks.
+    dead_letter = template["Resources"]["RevocationQueueDeadLetterQueue"]["Properties"]
+    assert dead_letter["MessageRetentionPeriod"] > properties["MessageRetentionPeriod"]
+    assert "RedrivePolicy" not in dead_letter
+
+
+def test_revocation_queue_visibility_timeout_is_six_worker_timeouts(template: dict[str, Any]) -> None:
+    # AWS's recommendation for a Lambda event source: Lambda can retry a throttled batch before the
+    # messages reappear. (Lambda rejects a mapping whose function timeout exceeds the visibility timeout.)
+    timeout = function_properties(template, "RevokeWorkerFunction")["Timeout"]
+    visibility = template["Resources"]["RevocationQueue"]["Properties"]["VisibilityTimeout"]
+    assert visibility >= 6 * timeout
+    assert visibility == 180
+
+
+def test_ledger_table_keys_index_and_ttl(template: dict[str, Any]) -> None:
+    table = template["Resources"]["LedgerTable"]
+    assert table["Type"] == "AWS::DynamoDB::Table"
+    properties = table["Properties"]
+    assert properties["KeySchema"] == [{"AttributeName": "message_uuid", "KeyType": "HASH"}]
+    assert sorted(properties["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
+        {"AttributeName": "batch_id", "AttributeType": "S"},
+        {"AttributeName": "message_uuid", "AttributeType": "S"},
+    ]
+    (index,) = properties["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == LEDGER_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "batch_id", "KeyType": "HASH"},
+        {"AttributeName": "message_uuid", "KeyType": "RANGE"},
+    ]
+    # What the batch view shows, and nothing more: every ledger write is also written to the index.
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert sorted(index["Projection"]["NonKeyAttributes"]) == ["attempts", "last_error", "state"]
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert dynamodb_ttl_attribute(template, "LedgerTable") == "expires_at"
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert "ProvisionedThroughput" not in index
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    # The record of what was revoked outlives the stack and a replacement.
+    assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
 
 
 # --------------------------------------------------------------------------- permissions
@@ -604,12 +781,62 @@ def test_table_access_is_scoped_per_table(template: dict[str, Any], logical_id: 
     statements = policy_statements(function_properties(template, logical_id))
     dynamodb = [s for s in statements if any(a.startswith("dynamodb:") for a in as_list(s["Action"]))]
     by_resource = {json.dumps(as_list(s["Resource"]), sort_keys=True): as_list(s["Action"]) for s in dynamodb}
-    assert len(by_resource) == len(dynamodb), "one statement per table"
-    # Agents are looked up by key only; idempotency records get exactly what Powertools does with them.
-    assert by_resource == {
+    assert len(by_resource) == len(dynamodb), "one statement per table (or index)"
+    # Agents are looked up by key only; idempotency records get exactly what Powertools does with them;
+    # ledger entries are read and updated (created by the API function only).
+    expected = {
         json.dumps([{"Fn::GetAtt": ["AgentsTable", "Arn"]}]): ["dynamodb:GetItem"],
         json.dumps([{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]): IDEMPOTENCY_ACTIONS,
+        json.dumps([{"Fn::GetAtt": ["LedgerTable", "Arn"]}]): LEDGER_ACTIONS[logical_id],
     }
+    if logical_id == "RevokeApiFunction":
+        # GET /batches/{batch_id}: a Query on the batch index only, never on the table itself.
+        expected[json.dumps([LEDGER_INDEX_ARN])] = ["dynamodb:Query"]
+    assert by_resource == expected
+
+
+def test_the_queried_index_is_the_ledgers_batch_index(template: dict[str, Any]) -> None:
+    # The index ARN in the policy is a string: a renamed index would leave the Query denied.
+    (index,) = template["Resources"]["LedgerTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == LEDGER_INDEX
+    statements = policy_statements(function_properties(template, "RevokeApiFunction"))
+    (query,) = [s for s in statements if "dynamodb:Query" in as_list(s["Action"])]
+    assert sub_string(as_list(query["Resource"])[0]) == "${LedgerTable.Arn}/index/" + index["IndexName"]
+
+
+def test_queue_access_is_scoped_to_the_revocation_queue(template: dict[str, Any]) -> None:
+    expected = {
+        "RevokeApiFunction": ["sqs:SendMessage"],
+        # A message Vonage rate-limited is delayed by its Retry-After.
+        "RevokeWorkerFunction": ["sqs:ChangeMessageVisibility"],
+        "RevokeEventFunction": [],
+    }
+    for logical_id, actions in expected.items():
+        statements = policy_statements(function_properties(template, logical_id))
+        sqs = [s for s in statements if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
+        assert [a for s in sqs for a in as_list(s["Action"])] == actions, logical_id
+        for statement in sqs:
+            assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}], logical_id
+
+
+def test_sam_adds_the_sqs_execution_policy_to_the_worker_only(translated: dict[str, Any]) -> None:
+    # SAM grants the worker's SQS event source receive/delete through this AWS managed policy, which is not
+    # scoped to the queue (Resource "*"): the one unscoped grant of the stack, and it must stay the only one.
+    base = [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+    ]
+    sqs_policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+    for function_id in FUNCTION_CODE:
+        role = translated["Resources"][f"{function_id}Role"]["Properties"]
+        expected = [*base, sqs_policy] if function_id == "RevokeWorkerFunction" else base
+        assert role["ManagedPolicyArns"] == expected, function_id
+        # No inline sqs:ReceiveMessage/DeleteMessage either: the managed policy is all SAM adds.
+        actions = [
+            a for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"]) for a in as_list(s["Action"])
+        ]
+        assert "sqs:ReceiveMessage" not in actions, function_id
+        assert "sqs:DeleteMessage" not in actions, function_id
 
 
 @pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
@@ -645,16 +872,27 @@ def test_environment_names_the_configuration(template: dict[str, Any], logical_i
         "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
         "EVENT_BUS_NAME": EVENT_BUS_NAME,
         "DEFAULT_REGION": {"Ref": "DefaultRegion"},
+        "LEDGER_TABLE_NAME": {"Ref": "LedgerTable"},
+        "REVOCATION_QUEUE_URL": {"Ref": "RevocationQueue"},
+        "MAX_RECEIVE_COUNT": {"Ref": "WorkerMaxReceiveCount"},
     }
     assert template["Parameters"]["DefaultRegion"]["AllowedValues"] == ["", "eu", "us", "ap"]
+
+
+def test_worker_knows_the_receive_count_the_redrive_policy_uses(template: dict[str, Any]) -> None:
+    # The worker tells a last attempt from one SQS will retry: both must come from the same parameter.
+    variables = function_properties(template, "RevokeWorkerFunction")["Environment"]["Variables"]
+    redrive = template["Resources"]["RevocationQueue"]["Properties"]["RedrivePolicy"]
+    assert variables["MAX_RECEIVE_COUNT"] == redrive["maxReceiveCount"] == {"Ref": "WorkerMaxReceiveCount"}
 
 
 # --------------------------------------------------------------------------- data and logs
 
 
 def test_tables_are_on_demand_recoverable_encrypted_and_kept_as_needed(template: dict[str, Any]) -> None:
-    # Agent configuration is not rebuilt by a deployment; idempotency records expire within a day anyway.
-    expected_policy = {"AgentsTable": "Retain", "IdempotencyTable": "Delete"}
+    # Agent configuration is not rebuilt by a deployment; idempotency records expire within a day anyway;
+    # the ledger is the record of what was revoked (its TTL cleans it).
+    expected_policy = {"AgentsTable": "Retain", "IdempotencyTable": "Delete", "LedgerTable": "Retain"}
     tables = resources(template, "AWS::DynamoDB::Table")
     assert set(tables) == set(expected_policy)
     for logical_id, table in tables.items():
@@ -669,7 +907,7 @@ def test_tables_are_on_demand_recoverable_encrypted_and_kept_as_needed(template:
 def test_stateful_resources_say_what_happens_to_their_data(template: dict[str, Any]) -> None:
     stateful = {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::KMS::Key"}
     found = [(i, r) for i, r in template["Resources"].items() if r["Type"] in stateful]
-    assert len(found) >= 8
+    assert len(found) >= 12
     for logical_id, resource in found:
         assert resource.get("DeletionPolicy") in {"Delete", "Retain"}, logical_id
         assert resource.get("UpdateReplacePolicy") == resource["DeletionPolicy"], logical_id
@@ -720,14 +958,14 @@ def test_alarms_notify_the_alarm_topic(template: dict[str, Any]) -> None:
 
 
 def test_every_failure_queue_alarms_on_its_first_message(template: dict[str, Any]) -> None:
-    queues = set(resources(template, "AWS::SQS::Queue"))
-    assert queues == {"RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue"}
+    # A new queue must be classified: a failure queue (alarmed on depth) or a work queue (not).
+    assert set(resources(template, "AWS::SQS::Queue")) == FAILURE_QUEUES | WORK_QUEUES
     depth_alarms = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
         for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
         if alarm["Properties"]["Namespace"] == "AWS/SQS"
     }
-    assert set(depth_alarms) == queues
+    assert set(depth_alarms) == FAILURE_QUEUES
     for queue, properties in depth_alarms.items():
         assert properties["MetricName"] == "ApproximateNumberOfMessagesVisible", queue
         assert properties["Dimensions"] == [
@@ -791,6 +1029,14 @@ def test_outputs(template: dict[str, Any]) -> None:
     # Ref of a queue is its URL.
     assert outputs["RevocationRequestsDeadLetterQueueUrl"]["Value"] == {"Ref": "RevocationRequestsDeadLetterQueue"}
     assert outputs["RevokeEventFailuresQueueUrl"]["Value"] == {"Ref": "RevokeEventFailuresQueue"}
+    assert (
+        sub_string(outputs["SubmitBatchEndpoint"]["Value"]) == sub_string(outputs["ApiUrl"]["Value"]) + "/revocations"
+    )
+    assert ("POST", "/revocations") in API_ROUTES
+    assert outputs["LedgerTableName"]["Value"] == {"Ref": "LedgerTable"}
+    assert outputs["RevocationQueueUrl"]["Value"] == {"Ref": "RevocationQueue"}
+    assert outputs["RevocationQueueDeadLetterQueueUrl"]["Value"] == {"Ref": "RevocationQueueDeadLetterQueue"}
+    assert outputs["RevokeWorkerFunctionName"]["Value"] == {"Ref": "RevokeWorkerFunction"}
 
 
 # --------------------------------------------------------------------------- offline.cfn_template
@@ -817,6 +1063,57 @@ def test_idempotency_table_has_powertools_key_and_ttl(template: dict[str, Any]) 
         "BillingMode": "PAY_PER_REQUEST",
     }
     assert dynamodb_ttl_attribute(template, "IdempotencyTable") == "expiration"
+
+
+def test_ledger_create_table_kwargs_include_the_batch_index(template: dict[str, Any]) -> None:
+    kwargs = dynamodb_create_table_kwargs(template, "LedgerTable", "ledger-test")
+    assert kwargs["TableName"] == "ledger-test"
+    assert kwargs["KeySchema"] == [{"AttributeName": "message_uuid", "KeyType": "HASH"}]
+    assert kwargs["BillingMode"] == "PAY_PER_REQUEST"
+    assert kwargs["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": LEDGER_INDEX,
+            "KeySchema": [
+                {"AttributeName": "batch_id", "KeyType": "HASH"},
+                {"AttributeName": "message_uuid", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["state", "last_error", "attempts"]},
+        }
+    ]
+
+
+def test_ledger_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str, Any]) -> None:
+    import boto3
+    import moto
+
+    with moto.mock_aws():
+        client = boto3.client(
+            "dynamodb", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        client.create_table(**dynamodb_create_table_kwargs(template, "LedgerTable", "ledger"))
+        described = client.describe_table(TableName="ledger")["Table"]
+        # The batch view's query works on the index as created.
+        client.put_item(
+            TableName="ledger",
+            Item={"message_uuid": {"S": "m-1"}, "batch_id": {"S": "b-1"}, "state": {"S": "revoked"}},
+        )
+        client.put_item(TableName="ledger", Item={"message_uuid": {"S": "m-2"}, "state": {"S": "revoked"}})
+        items = client.query(
+            TableName="ledger",
+            IndexName=LEDGER_INDEX,
+            KeyConditionExpression="batch_id = :batch",
+            ExpressionAttributeValues={":batch": {"S": "b-1"}},
+        )["Items"]
+    assert described["KeySchema"] == [{"AttributeName": "message_uuid", "KeyType": "HASH"}]
+    (index,) = described["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == LEDGER_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "batch_id", "KeyType": "HASH"},
+        {"AttributeName": "message_uuid", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    # Sparse: the entry without a batch_id is not in the index.
+    assert [item["message_uuid"]["S"] for item in items] == ["m-1"]
 
 
 @pytest.mark.parametrize(("logical_id", "key"), [("AgentsTable", "agent_id"), ("IdempotencyTable", "id")])

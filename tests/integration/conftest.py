@@ -12,10 +12,18 @@ from typing import Any
 
 import pytest
 
-from offline.aws_seed import create_event_bus, create_tables, drain_queue, store_vonage_secret, subscribe_queue
+from offline.aws_seed import (
+    create_event_bus,
+    create_revocation_queue,
+    create_tables,
+    drain_queue,
+    store_vonage_secret,
+    subscribe_queue,
+)
 from offline.keys import KeyPair, generate_key_pair
 from offline.lambda_context import LocalLambdaContext
 from offline.moto_server import MotoServer
+from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import VonageSimulator
 from rcs_revoker.bootstrap import service
 from rcs_revoker.config import settings
@@ -25,6 +33,9 @@ APPLICATION_ID = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e"
 SECRET_NAME = "rcs-revoker/vonage"
 AGENTS_TABLE = "rcs-agents"
 IDEMPOTENCY_TABLE = "rcs-idempotency"
+LEDGER_TABLE = "rcs-ledger"
+REVOCATION_QUEUE = "rcs-revocations-queue"
+MAX_RECEIVE_COUNT = 3
 EVENT_BUS = "rcs-revocations"
 # What a downstream subscriber (an SMS fallback, say) receives: every outcome event of the service.
 OUTCOMES_PATTERN = {"source": ["rcs-revoker"]}
@@ -78,6 +89,8 @@ class Stack:
     keys: KeyPair
     monkeypatch: pytest.MonkeyPatch
     outcomes_queue_url: str
+    revocation_queue_url: str
+    dead_letter_queue_url: str
     log_stream: io.StringIO = field(default_factory=io.StringIO)
 
     def outcome_events(self) -> list[dict[str, Any]]:
@@ -97,6 +110,11 @@ class Stack:
         handler = self.handler("functions.revoke_event.handler")
         response: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
         return response
+
+    def worker_queue(self) -> SqsEventSource:
+        """The bulk queue feeding the worker function, as Lambda's event source mapping would."""
+        handler = self.handler("functions.revoke_worker.handler")
+        return SqsEventSource(self.moto.endpoint_url, self.revocation_queue_url, handler.lambda_handler)
 
     def set_env(self, name: str, value: str | None) -> None:
         if value is None:
@@ -123,7 +141,13 @@ def stack(
     moto_server.reset()
     simulator.reset()
     simulator.rotate_key(keys.public_pem)  # a test may have rotated it
-    create_tables(moto_server.endpoint_url, {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE})
+    create_tables(
+        moto_server.endpoint_url,
+        {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE, "LedgerTable": LEDGER_TABLE},
+    )
+    queue_url, dlq_url = create_revocation_queue(
+        moto_server.endpoint_url, REVOCATION_QUEUE, max_receive_count=MAX_RECEIVE_COUNT
+    )
     create_event_bus(moto_server.endpoint_url, EVENT_BUS)
     outcomes_queue_url = subscribe_queue(moto_server.endpoint_url, EVENT_BUS, "outcomes", OUTCOMES_PATTERN)
     store_vonage_secret(moto_server.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
@@ -131,11 +155,14 @@ def stack(
     monkeypatch.setenv("AGENTS_TABLE_NAME", AGENTS_TABLE)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)
     monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
+    monkeypatch.setenv("LEDGER_TABLE_NAME", LEDGER_TABLE)
+    monkeypatch.setenv("REVOCATION_QUEUE_URL", queue_url)
+    monkeypatch.setenv("MAX_RECEIVE_COUNT", str(MAX_RECEIVE_COUNT))
     monkeypatch.setenv("VONAGE_API_BASE_URL", simulator.base_url)
     monkeypatch.delenv("DEFAULT_REGION", raising=False)
     settings.cache_clear()
     service.cache_clear()
-    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url)
+    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url, queue_url, dlq_url)
     # The service's one Logger writes JSON lines to stdout; point it at a buffer the test can read.
     previous = logger.registered_handler.setStream(test_stack.log_stream)  # type: ignore[attr-defined]
     yield test_stack

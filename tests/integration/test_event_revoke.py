@@ -291,7 +291,7 @@ def test_an_unpublishable_outcome_fails_the_event_and_the_retry_publishes_withou
     stack.set_env("EVENT_BUS_NAME", "no-such-bus")
     event = eventbridge_event({"message_uuid": MESSAGE, "region": "eu"})
 
-    with pytest.raises(RetryableRevocationFailure, match="outcome-not-published"):
+    with pytest.raises(RetryableRevocationFailure, match="outcome-not-recorded"):
         stack.invoke_event(event)
 
     stack.set_env("EVENT_BUS_NAME", EVENT_BUS)

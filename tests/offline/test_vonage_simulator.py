@@ -9,6 +9,7 @@ import json
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,8 +24,9 @@ import pytest
 import urllib3
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError, SSLError
 
+from offline.tls import generate_self_signed_cert
 from offline.vonage_checks import CONTRACT_PATH, update_message_schema
 from offline.vonage_simulator import Outcome, VonageSimulator
 
@@ -639,3 +641,145 @@ def test_cli_serves_until_signalled(keys: KeyPair, tmp_path: Path, stop_signal: 
                 process.kill()
         assert process.stderr is not None
         assert process.stderr.read() == ""
+
+
+# --- HTTPS: for clients that only speak https:// (the official Vonage SDK) ---
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return generate_self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_sim(keys: KeyPair, tls_files: tuple[Path, Path]) -> Iterator[VonageSimulator]:
+    simulator = VonageSimulator(APP_ID, keys.public_pem, tls=tls_files).start()
+    yield simulator
+    simulator.stop()
+
+
+def _revoke_over(pool: urllib3.PoolManager, sim: VonageSimulator, keys: KeyPair) -> urllib3.BaseHTTPResponse:
+    headers = {"Authorization": f"Bearer {make_token(keys.private)}", "Content-Type": "application/json"}
+    return pool.request("PATCH", f"{sim.base_url}/v1/messages/{MESSAGE}", body=REVOKE, headers=headers)
+
+
+def test_tls_client_trusting_the_certificate_gets_202(
+    tls_sim: VonageSimulator, keys: KeyPair, tls_files: tuple[Path, Path]
+) -> None:
+    assert re.fullmatch(r"https://127\.0\.0\.1:\d+", tls_sim.base_url)
+    pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(tls_files[0]), retries=False, timeout=5.0)
+
+    first, second = _revoke_over(pool, tls_sim, keys), _revoke_over(pool, tls_sim, keys)
+
+    assert (first.status, second.status) == (202, 202)
+    assert [r.checks_passed for r in tls_sim.requests] == [True, True]
+    # One TLS connection kept alive for both requests, as a pooled client would.
+    assert pool.connection_from_url(tls_sim.base_url).num_connections == 1
+
+
+def test_tls_certificate_names_localhost_too(
+    tls_sim: VonageSimulator, keys: KeyPair, tls_files: tuple[Path, Path]
+) -> None:
+    pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(tls_files[0]), retries=False, timeout=5.0)
+    port = tls_sim.base_url.rsplit(":", 1)[1]
+    headers = {"Authorization": f"Bearer {make_token(keys.private)}", "Content-Type": "application/json"}
+
+    response = pool.request("PATCH", f"https://localhost:{port}/v1/messages/{MESSAGE}", body=REVOKE, headers=headers)
+
+    assert response.status == 202
+
+
+def test_tls_client_not_trusting_the_certificate_fails_verification(
+    tls_sim: VonageSimulator,
+    keys: KeyPair,
+    tls_files: tuple[Path, Path],
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    other_cert, _ = generate_self_signed_cert(tmp_path)  # same names, another key: not the server's
+    for untrusting in (
+        urllib3.PoolManager(cert_reqs="CERT_REQUIRED", retries=False, timeout=5.0),  # the system's CAs only
+        urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(other_cert), retries=False, timeout=5.0),
+    ):
+        with pytest.raises(SSLError, match="CERTIFICATE_VERIFY_FAILED"):
+            _revoke_over(untrusting, tls_sim, keys)
+
+    assert tls_sim.requests == []  # nothing reached "Vonage", so no JWT went out either
+    # A failed handshake neither stops the simulator nor prints anything.
+    trusting = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(tls_files[0]), retries=False)
+    assert _revoke_over(trusting, tls_sim, keys).status == 202
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+
+
+def test_plain_http_to_the_tls_port_gets_no_answer(tls_sim: VonageSimulator) -> None:
+    port = int(tls_sim.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(f"PATCH /v1/messages/{MESSAGE} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n".encode())
+        answer = conn.recv(65536)
+
+    assert not answer.startswith(b"HTTP/")
+    assert tls_sim.requests == []
+
+
+def test_tls_stop_closes_keep_alive_connections(
+    tls_sim: VonageSimulator, keys: KeyPair, tls_files: tuple[Path, Path]
+) -> None:
+    pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(tls_files[0]), retries=False, timeout=5.0)
+    url = f"{tls_sim.base_url}/v1/messages/{MESSAGE}"
+    headers = {"Authorization": f"Bearer {make_token(keys.private)}", "Content-Type": "application/json"}
+    assert pool.request("PATCH", url, body=REVOKE, headers=headers).status == 202
+
+    tls_sim.stop()
+
+    with pytest.raises(HTTPError):
+        pool.request("PATCH", url, body=REVOKE, headers=headers)
+
+
+def test_tls_files_that_do_not_match_are_refused_at_set_up(keys: KeyPair, tmp_path: Path) -> None:
+    cert_a, _ = generate_self_signed_cert(tmp_path / "a")
+    _, key_b = generate_self_signed_cert(tmp_path / "b")
+    with pytest.raises(ssl.SSLError):
+        VonageSimulator(APP_ID, keys.public_pem, tls=(cert_a, key_b))
+
+
+def test_cli_serves_https_with_tls_flags(keys: KeyPair, tls_files: tuple[Path, Path], tmp_path: Path) -> None:
+    key_file = tmp_path / "app.pub"
+    key_file.write_bytes(keys.public_pem)
+    command = [sys.executable, "-m", "offline.vonage_simulator", "--port", "0", "--application-id", APP_ID]
+    command += ["--public-key-file", str(key_file), "--tls-cert", str(tls_files[0]), "--tls-key", str(tls_files[1])]
+    with subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            match = re.fullmatch(r"vonage simulator listening on (https://127\.0\.0\.1:\d+)\n", line)
+            assert match, line
+            pool = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(tls_files[0]), retries=False)
+            response = pool.request(
+                "PATCH",
+                f"{match.group(1)}/v1/messages/{MESSAGE}",
+                body=REVOKE,
+                headers={"Authorization": f"Bearer {make_token(keys.private)}", "Content-Type": "application/json"},
+                timeout=5.0,
+            )
+            assert response.status == 202
+
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.stderr is not None
+        assert process.stderr.read() == ""
+
+
+def test_cli_tls_flags_go_together(keys: KeyPair, tls_files: tuple[Path, Path], tmp_path: Path) -> None:
+    key_file = tmp_path / "app.pub"
+    key_file.write_bytes(keys.public_pem)
+    command = [sys.executable, "-m", "offline.vonage_simulator", "--application-id", APP_ID]
+    command += ["--public-key-file", str(key_file), "--tls-cert", str(tls_files[0])]
+
+    result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=30, check=False)
+
+    assert result.returncode == 2
+    assert "--tls-cert and --tls-key go together" in result.stderr

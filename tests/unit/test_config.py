@@ -9,6 +9,7 @@ REQUIRED = {
     "VONAGE_SECRET_ID": "rcs-revoker/vonage",
     "AGENTS_TABLE_NAME": "rcs-agents",
     "IDEMPOTENCY_TABLE_NAME": "rcs-revocations",
+    "LEDGER_TABLE_NAME": "rcs-ledger",
 }
 
 
@@ -21,6 +22,7 @@ def test_minimal_environment_gives_settings_without_optional_values() -> None:
         vonage_secret_id="rcs-revoker/vonage",
         agents_table_name="rcs-agents",
         idempotency_table_name="rcs-revocations",
+        ledger_table_name="rcs-ledger",
         event_bus_name=None,
         default_region=None,
         vonage_api_base_url=None,
@@ -158,3 +160,16 @@ def test_non_loopback_host_is_named_in_the_error() -> None:
 def test_base_url_is_checked_even_when_everything_else_is_valid() -> None:
     with pytest.raises(ConfigurationError, match="VONAGE_API_BASE_URL"):
         load_settings(env(DEFAULT_REGION="eu", VONAGE_API_BASE_URL="https://attacker.example"))
+
+
+def test_bulk_settings_default_and_parse() -> None:
+    assert load_settings(dict(REQUIRED)).revocation_queue_url is None
+    assert load_settings(dict(REQUIRED)).max_receive_count == 10
+    parsed = load_settings(env(REVOCATION_QUEUE_URL=" https://sqs/q ", MAX_RECEIVE_COUNT="3"))
+    assert (parsed.revocation_queue_url, parsed.max_receive_count) == ("https://sqs/q", 3)
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "three", "2.5"])
+def test_max_receive_count_must_be_a_positive_whole_number(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="MAX_RECEIVE_COUNT"):
+        load_settings(env(MAX_RECEIVE_COUNT=value))

@@ -4,10 +4,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from rcs_revoker.adapters.dynamodb_agents import DynamoDbAgentDirectory
+from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
 from rcs_revoker.adapters.eventbridge_outcomes import EventBridgeOutcomePublisher
+from rcs_revoker.adapters.sqs_revocation_queue import SqsRevocationQueue
 from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
-from rcs_revoker.config import settings
+from rcs_revoker.config import Settings, settings
 from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.idempotent_revocation import IdempotentRevocation
 from rcs_revoker.outcomes import OutcomeRecorder
@@ -15,8 +17,11 @@ from rcs_revoker.outcomes import OutcomeRecorder
 
 @dataclass(frozen=True, slots=True)
 class Service:
+    settings: Settings
     revocations: IdempotentRevocation
     outcomes: OutcomeRecorder
+    ledger: DynamoDbLedger
+    queue: SqsRevocationQueue | None
 
 
 @cache
@@ -31,7 +36,12 @@ def service() -> Service:
         ),
         default_region=config.default_region,
     )
+    ledger = DynamoDbLedger(config.ledger_table_name)
+    publisher = EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
     return Service(
+        settings=config,
         revocations=IdempotentRevocation(domain, config.idempotency_table_name),
-        outcomes=OutcomeRecorder(EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None),
+        outcomes=OutcomeRecorder(ledger, publisher),
+        ledger=ledger,
+        queue=SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None,
     )

@@ -19,9 +19,14 @@ class Settings:
     vonage_secret_id: str
     agents_table_name: str
     idempotency_table_name: str
+    ledger_table_name: str
     # Empty: outcomes are logged and counted but not published (a deployment with no subscriber).
     event_bus_name: str | None = None
     default_region: Region | None = None
+    # The bulk queue: needed by POST /revocations (API) and to delay messages (worker).
+    revocation_queue_url: str | None = None
+    # The queue's redrive maxReceiveCount: on the last receive a transient failure is final.
+    max_receive_count: int = 10
     # Local runs and tests only: every PATCH goes here instead of https://api-{region}.nexmo.com.
     vonage_api_base_url: str | None = None
 
@@ -31,8 +36,11 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         vonage_secret_id=_required(environ, "VONAGE_SECRET_ID"),
         agents_table_name=_required(environ, "AGENTS_TABLE_NAME"),
         idempotency_table_name=_required(environ, "IDEMPOTENCY_TABLE_NAME"),
+        ledger_table_name=_required(environ, "LEDGER_TABLE_NAME"),
         event_bus_name=environ.get("EVENT_BUS_NAME", "").strip() or None,
         default_region=_default_region(environ),
+        revocation_queue_url=environ.get("REVOCATION_QUEUE_URL", "").strip() or None,
+        max_receive_count=_positive_int(environ, "MAX_RECEIVE_COUNT", 10),
         vonage_api_base_url=_vonage_api_base_url(environ),
     )
 
@@ -48,6 +56,15 @@ def _required(environ: Mapping[str, str], name: str) -> str:
     if not value:
         raise ConfigurationError(f"Environment variable {name} is required but not set.")
     return value
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigurationError(f"Environment variable {name} is {value!r}; expected a whole number of at least 1.")
+    return int(value)
 
 
 def _default_region(environ: Mapping[str, str]) -> Region | None:

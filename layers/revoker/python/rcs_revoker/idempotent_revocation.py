@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
+from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     RevocationError,
@@ -47,7 +47,7 @@ class IdempotentRevocation:
             raise_on_no_idempotency_key=True,
             expires_after_seconds=int(RECORD_LIFETIME.total_seconds()),
         )
-        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto_config=AWS_CLIENT_CONFIG)
+        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws_client("dynamodb"))
         self._revoke_once = idempotent_function(
             data_keyword_argument="message",
             persistence_store=persistence,

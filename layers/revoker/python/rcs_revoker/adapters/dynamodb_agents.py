@@ -4,10 +4,9 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
+from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.domain.errors import DependencyUnavailable
 from rcs_revoker.domain.models import AgentRecord
 
@@ -19,7 +18,7 @@ AGENT_CACHE_TTL_S: Final = 300
 class DynamoDbAgentDirectory:
     def __init__(self, table_name: str, client_factory: Callable[[], Any] | None = None) -> None:
         self._table_name = table_name
-        self._client_factory = client_factory or (lambda: boto3.client("dynamodb", config=AWS_CLIENT_CONFIG))
+        self._client_factory = client_factory or (lambda: aws_client("dynamodb"))
         self._client: Any = None  # built on first use: most requests never name an agent
         self._cache: dict[str, tuple[float, AgentRecord]] = {}
 

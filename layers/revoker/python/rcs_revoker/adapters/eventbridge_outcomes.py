@@ -4,11 +4,10 @@ import json
 from collections.abc import Callable
 from typing import Any, Final
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
-from rcs_revoker.domain.errors import OutcomeNotPublished
+from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.domain.errors import OutcomeNotRecorded
 
 OUTCOME_SOURCE: Final = "rcs-revoker"
 ACCEPTED_DETAIL_TYPE: Final = "RCS Revocation Accepted"
@@ -18,7 +17,7 @@ REJECTED_DETAIL_TYPE: Final = "RCS Revocation Rejected"
 class EventBridgeOutcomePublisher:
     def __init__(self, event_bus_name: str, client_factory: Callable[[], Any] | None = None) -> None:
         self._event_bus_name = event_bus_name
-        self._client_factory = client_factory or (lambda: boto3.client("events", config=AWS_CLIENT_CONFIG))
+        self._client_factory = client_factory or (lambda: aws_client("events"))
         self._client: Any = None
 
     def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
@@ -33,7 +32,7 @@ class EventBridgeOutcomePublisher:
         try:
             response = self._client.put_events(Entries=[entry])
         except (ClientError, BotoCoreError) as error:
-            raise OutcomeNotPublished(f"EventBridge did not take the outcome event ({type(error).__name__}).") from None
+            raise OutcomeNotRecorded(f"EventBridge did not take the outcome event ({type(error).__name__}).") from None
         if response.get("FailedEntryCount", 0):
             code = response["Entries"][0].get("ErrorCode", "unknown")
-            raise OutcomeNotPublished(f"EventBridge refused the outcome event ({code}).")
+            raise OutcomeNotRecorded(f"EventBridge refused the outcome event ({code}).")

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from rcs_revoker.adapters.aws_clients import AWS_CLIENT_CONFIG
+from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.domain.errors import DependencyUnavailable, ServiceMisconfigured
 from rcs_revoker.observability import logger
 
@@ -31,7 +31,7 @@ class SecretsManagerCredentials:
 
     def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
         self._secret_id = secret_id
-        self._provider = provider or SecretsProvider(boto_config=AWS_CLIENT_CONFIG)
+        self._provider = provider or SecretsProvider(boto3_client=aws_client("secretsmanager"))
         self._current: VonageCredentials | None = None
 
     def get(self, *, force_refresh: bool = False) -> VonageCredentials:

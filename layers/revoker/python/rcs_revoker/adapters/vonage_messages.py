@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 import urllib3
-from aws_lambda_powertools.metrics import MetricUnit
 from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.retry import Retry
@@ -25,7 +24,7 @@ from rcs_revoker.domain.errors import (
     VonageUnprocessable,
 )
 from rcs_revoker.domain.regions import Region
-from rcs_revoker.observability import logger, metrics
+from rcs_revoker.observability import count, logger, milliseconds
 
 REVOKE_BODY: Final = b'{"status":"revoked"}'
 USER_AGENT: Final = f"{SERVICE_NAME}/{__version__} (python/{platform.python_version()})"
@@ -107,14 +106,10 @@ class VonageMessagesClient:
                 response = self._send(url, self._credentials.get(force_refresh=True), deadline)
             return _interpret(response, message_uuid, region)
         except RevocationError:
-            metrics.add_metric(name="VonageErrors", unit=MetricUnit.Count, value=1)
+            count("VonageErrors")
             raise
         finally:
-            metrics.add_metric(
-                name="VonageLatency",
-                unit=MetricUnit.Milliseconds,
-                value=(time.perf_counter() - started) * 1000,
-            )
+            milliseconds("VonageLatency", (time.perf_counter() - started) * 1000)
 
     def _send(self, url: str, credentials: VonageCredentials, deadline: float) -> urllib3.BaseHTTPResponse:
         headers = {

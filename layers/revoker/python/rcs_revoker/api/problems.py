@@ -8,9 +8,11 @@ from aws_lambda_powertools.event_handler import Response
 
 from rcs_revoker.domain.errors import (
     DependencyUnavailable,
+    InvalidBatch,
     InvalidRequest,
     MessageNotFound,
-    OutcomeNotPublished,
+    OutcomeNotRecorded,
+    RecordNotFound,
     RequestTooLarge,
     RevocationError,
     RevocationInProgress,
@@ -33,6 +35,7 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
     RequestTooLarge: (413, "Request body too large"),
     InvalidRequest: (400, "Invalid revocation request"),
     UnknownAgent: (404, "Unknown RCS agent"),
+    RecordNotFound: (404, "No such revocation record"),
     MessageNotFound: (404, "Message not found at Vonage"),
     RevocationWindowExpired: (422, "Revocation window has passed"),
     SentAtInFuture: (422, "sent_at is in the future"),
@@ -43,7 +46,7 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
     VonageUnavailable: (502, "Vonage is unavailable"),
     VonageTimeout: (504, "Vonage did not answer in time"),
     DependencyUnavailable: (503, "A dependency of this service is unavailable"),
-    OutcomeNotPublished: (503, "The outcome event could not be published"),
+    OutcomeNotRecorded: (503, "The outcome could not be recorded"),
     ServiceMisconfigured: (500, "This service is misconfigured"),
 }
 
@@ -59,6 +62,8 @@ def problem_for(error: RevocationError, request_id: str | None) -> Response[str]
         extra["message_uuid"] = error.message_uuid
     if error.region:
         extra["region"] = error.region.value
+    if isinstance(error, InvalidBatch):
+        extra["rejected"] = error.rejected
     headers = {}
     if isinstance(error, VonageRateLimited) and error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)

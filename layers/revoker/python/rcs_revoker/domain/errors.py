@@ -30,6 +30,14 @@ class InvalidRequest(RevocationError):
     reason = "invalid-request"
 
 
+class InvalidBatch(InvalidRequest):
+    """No item of a bulk request is valid; `rejected` says what is wrong with each."""
+
+    def __init__(self, detail: str, rejected: list[dict[str, object]]) -> None:
+        super().__init__(detail)
+        self.rejected = rejected
+
+
 class RequestTooLarge(InvalidRequest):
     reason = "request-too-large"
 
@@ -44,6 +52,12 @@ class RevocationWindowExpired(RevocationError):
 
 class SentAtInFuture(RevocationError):
     reason = "sent-at-in-future"
+
+
+class RecordNotFound(RevocationError):
+    """The ledger has no record of that message (or that batch)."""
+
+    reason = "record-not-found"
 
 
 # --- Vonage answered for good: permanent ------------------------------------------------------------
@@ -101,10 +115,10 @@ class RevocationInProgress(RevocationError):
     transient = True
 
 
-class OutcomeNotPublished(RevocationError):
-    """The revocation ended, but its outcome event could not be put on the bus."""
+class OutcomeNotRecorded(RevocationError):
+    """The revocation ended, but its outcome could not be written to the ledger or put on the bus."""
 
-    reason = "outcome-not-published"
+    reason = "outcome-not-recorded"
     transient = True
 
 

@@ -48,20 +48,7 @@ class RevocationService:
         return RevocationAccepted(message_uuid=request.message_uuid, region=region, vonage_request_id=request_id)
 
     def check_window(self, request: RevocationRequest) -> None:
-        """Vonage only revokes within 24 hours of sending: past that, don't call it at all."""
-        if request.sent_at is None:
-            return
-        age = self._clock() - request.sent_at
-        if age > REVOCATION_WINDOW:
-            raise RevocationWindowExpired(
-                f"The message was sent at {request.sent_at.isoformat()}, more than 24 hours ago; "
-                "Vonage can no longer revoke it."
-            )
-        if age < -CLOCK_SKEW:
-            raise SentAtInFuture(
-                f"sent_at {request.sent_at.isoformat()} is in the future (more than "
-                f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of this service's clock)."
-            )
+        check_window(request, self._clock())
 
     def resolve_region(self, request: RevocationRequest) -> Region:
         """The region as given, else the country's, else the agent's, else the default."""
@@ -93,4 +80,21 @@ class RevocationService:
             return region
         raise ServiceMisconfigured(
             f"The agents table's record for {agent_id!r} has no valid region or country attribute."
+        )
+
+
+def check_window(request: RevocationRequest, now: datetime) -> None:
+    """Vonage only revokes within 24 hours of sending: past that, don't call it at all."""
+    if request.sent_at is None:
+        return
+    age = now - request.sent_at
+    if age > REVOCATION_WINDOW:
+        raise RevocationWindowExpired(
+            f"The message was sent at {request.sent_at.isoformat()}, more than 24 hours ago; "
+            "Vonage can no longer revoke it."
+        )
+    if age < -CLOCK_SKEW:
+        raise SentAtInFuture(
+            f"sent_at {request.sent_at.isoformat()} is in the future (more than "
+            f"{int(CLOCK_SKEW.total_seconds() // 60)} minutes ahead of this service's clock)."
         )

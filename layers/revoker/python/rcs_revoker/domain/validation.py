@@ -33,19 +33,23 @@ def shorten(value: object, limit: int = 64) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "…")
 
 
+def is_canonical_uuid(value: object) -> bool:
+    return isinstance(value, str) and _CANONICAL_UUID.fullmatch(value) is not None
+
+
 def parse_message_uuid(value: object) -> str:
     """The message UUID, lower-cased, if `value` is a canonical 8-4-4-4-12 UUID."""
-    if not isinstance(value, str) or not _CANONICAL_UUID.fullmatch(value):
+    if not isinstance(value, str) or not is_canonical_uuid(value):
         raise InvalidRequest(f"message_uuid {shorten(value)} is not a canonical UUID (8-4-4-4-12 hexadecimal digits).")
     return value.lower()
 
 
-def decode_json_body(body: str | None, *, is_base64: bool = False) -> object:
+def decode_json_body(body: str | None, *, is_base64: bool = False, max_bytes: int = MAX_BODY_BYTES) -> object:
     """The JSON value of an API Gateway body (None when absent), decoding base64 first when flagged."""
     if body is None or body == "":
         return None
-    if len(body) > MAX_BODY_BYTES * 4 // 3 + 4:
-        raise RequestTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    if len(body) > max_bytes * 4 // 3 + 4:
+        raise RequestTooLarge(f"The request body is larger than {max_bytes} bytes.")
     raw: bytes
     if is_base64:
         try:
@@ -54,8 +58,8 @@ def decode_json_body(body: str | None, *, is_base64: bool = False) -> object:
             raise InvalidRequest("The request body is flagged as base64 but is not valid base64.") from None
     else:
         raw = body.encode("utf-8", errors="surrogatepass")
-    if len(raw) > MAX_BODY_BYTES:
-        raise RequestTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
+    if len(raw) > max_bytes:
+        raise RequestTooLarge(f"The request body is larger than {max_bytes} bytes.")
     try:
         return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

@@ -1,0 +1,51 @@
+"""SQS entry point: the bulk worker. Settles the (up to ten) records of a batch concurrently, and reports
+only the failed ones back, so that only those return to the queue (ReportBatchItemFailures)."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
+
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from rcs_revoker.bootstrap import service
+from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.invocation import Invocation
+from rcs_revoker.observability import logger, metrics
+from rcs_revoker.revocations import RetryableRevocationFailure, revoke_from_queue
+
+# As many threads as records in an SQS batch: the PATCHes of a batch run side by side over the pooled
+# connections instead of ten round-trips one after another.
+SQS_BATCH_SIZE: Final = 10
+_pool = ThreadPoolExecutor(max_workers=SQS_BATCH_SIZE, thread_name_prefix="revoke")
+# A batch whose every record failed is reported like any partial failure, not raised: the records return to
+# the queue either way, and the function's Errors alarm stays for faults of the function itself.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+service()  # cold start: validate the configuration and build the clients once
+
+
+def settle(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    """Revokes one queued message; raises (so the record returns to the queue) on a transient failure."""
+    receives = int(record.attributes.approximate_receive_count or 1)
+    invocation = Invocation.from_lambda(
+        "sqs", record.message_id, lambda_context, final_attempt=receives >= service().settings.max_receive_count
+    )
+    try:
+        revoke_from_queue(record.body, invocation=invocation, receipt_handle=record.receipt_handle)
+    except RevocationError as error:
+        if error.transient:
+            raise RetryableRevocationFailure(f"{error.reason}: {error.detail}") from None
+
+
+async def _settle_in_thread(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    await asyncio.get_running_loop().run_in_executor(_pool, settle, record, lambda_context)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return async_process_partial_response(
+        event=event, record_handler=_settle_in_thread, processor=processor, context=context
+    )

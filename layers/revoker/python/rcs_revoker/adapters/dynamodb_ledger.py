@@ -1,0 +1,227 @@
+"""The revocation ledger: one record per message UUID, its state and history, for the status API.
+
+States: `queued` (accepted into the bulk queue), `requested` (Vonage accepted the revocation), `rejected`
+(a permanent answer), `failed` (transient failures until no retry was left). Conditional writes keep a late
+or repeated write from undoing a revocation: nothing turns `requested` back into anything else.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.domain.errors import DependencyUnavailable
+from rcs_revoker.domain.revocation import REVOCATION_WINDOW
+
+# A few days past the window: long enough to answer "was it revoked?" after an incident, then gone.
+RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(days=3)
+BATCH_INDEX: Final = "batch_id-index"
+STATES: Final = ("queued", "requested", "rejected", "failed")
+_NOT_REQUESTED: Final = "attribute_not_exists(message_uuid) OR #state <> :requested"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    message_uuid: str
+    state: str
+    batch_id: str | None
+    region: str | None
+    attempts: int
+    last_error: str | None
+    vonage_request_id: str | None
+    created_at: str
+    updated_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message_uuid": self.message_uuid,
+            "state": self.state,
+            "batch_id": self.batch_id,
+            "region": self.region,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "vonage_request_id": self.vonage_request_id,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSummary:
+    batch_id: str
+    counts: dict[str, int]
+    pending: list[str]
+    failed: list[dict[str, str | None]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch_id": self.batch_id,
+            "total": sum(self.counts.values()),
+            "counts": self.counts,
+            "pending": self.pending,
+            "failed": self.failed,
+        }
+
+
+class DynamoDbLedger:
+    def __init__(self, table_name: str, client_factory: Callable[[], Any] | None = None) -> None:
+        self._table_name = table_name
+        self._client_factory = client_factory or (lambda: aws_client("dynamodb"))
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def mark_queued(self, message_uuid: str, batch_id: str) -> bool:
+        """Records a message as queued in a batch; False when it was already requested (not queued again)."""
+        return self._update(
+            message_uuid,
+            "SET #state = :queued, batch_id = :batch, attempts = if_not_exists(attempts, :zero), "
+            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires "
+            "REMOVE last_error",
+            {":queued": {"S": "queued"}, ":batch": {"S": batch_id}, ":zero": {"N": "0"}},
+        )
+
+    def mark_requested(self, message_uuid: str, region: str, vonage_request_id: str | None) -> None:
+        # No condition: `requested` is the state every other one may end in.
+        values: dict[str, Any] = {":requested": {"S": "requested"}, ":region": {"S": region}, ":one": {"N": "1"}}
+        expression = (
+            "SET #state = :requested, #region = :region, attempts = if_not_exists(attempts, :zero) + :one, "
+            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires "
+        )
+        values[":zero"] = {"N": "0"}
+        if vonage_request_id:
+            expression += ", vonage_request_id = :request_id "
+            values[":request_id"] = {"S": vonage_request_id}
+        self._update(message_uuid, expression + "REMOVE last_error", values, condition=None)
+
+    def mark_rejected(self, message_uuid: str, region: str | None, error: str) -> None:
+        self._mark_ended(message_uuid, "rejected", region, error)
+
+    def mark_failed(self, message_uuid: str, region: str | None, error: str, *, final: bool) -> None:
+        """A transient failure: the attempt is counted and its error kept; the state becomes `failed` only
+        when no retry is left (else a queued message stays queued)."""
+        if final:
+            self._mark_ended(message_uuid, "failed", region, error)
+            return
+        self._update(
+            message_uuid,
+            "SET attempts = if_not_exists(attempts, :zero) + :one, last_error = :error, "
+            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires, "
+            "#state = if_not_exists(#state, :queued)",
+            {":zero": {"N": "0"}, ":one": {"N": "1"}, ":error": {"S": error}, ":queued": {"S": "queued"}},
+        )
+
+    def get(self, message_uuid: str) -> LedgerRecord | None:
+        try:
+            item = self.client.get_item(
+                TableName=self._table_name, Key={"message_uuid": {"S": message_uuid}}, ConsistentRead=True
+            ).get("Item")
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from None
+        return _record(item) if item else None
+
+    def batch(self, batch_id: str) -> BatchSummary | None:
+        counts = dict.fromkeys(STATES, 0)
+        pending: list[str] = []
+        failed: list[dict[str, str | None]] = []
+        try:
+            pages = self.client.get_paginator("query").paginate(
+                TableName=self._table_name,
+                IndexName=BATCH_INDEX,
+                KeyConditionExpression="batch_id = :batch",
+                ExpressionAttributeValues={":batch": {"S": batch_id}},
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    state = item["state"]["S"]
+                    counts[state] = counts.get(state, 0) + 1
+                    uuid = item["message_uuid"]["S"]
+                    if state == "queued":
+                        pending.append(uuid)
+                    elif state == "failed":
+                        failed.append({"message_uuid": uuid, "last_error": _string(item, "last_error")})
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from None
+        if not any(counts.values()):
+            return None
+        return BatchSummary(batch_id, counts, pending, failed)
+
+    def _mark_ended(self, message_uuid: str, state: str, region: str | None, error: str) -> None:
+        values: dict[str, Any] = {
+            ":state": {"S": state},
+            ":error": {"S": error},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+        }
+        expression = (
+            "SET #state = :state, last_error = :error, attempts = if_not_exists(attempts, :zero) + :one, "
+            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires"
+        )
+        if region:
+            expression += ", #region = :region"
+            values[":region"] = {"S": region}
+        self._update(message_uuid, expression, values)
+
+    def _update(
+        self, message_uuid: str, expression: str, values: dict[str, Any], *, condition: str | None = _NOT_REQUESTED
+    ) -> bool:
+        now = datetime.now(UTC)
+        values = {
+            **values,
+            ":now": {"S": now.isoformat()},
+            ":expires": {"N": str(int(time.time() + RECORD_LIFETIME.total_seconds()))},
+        }
+        names = {"#state": "state"}
+        if "#region" in expression:
+            names["#region"] = "region"
+        request: dict[str, Any] = {
+            "TableName": self._table_name,
+            "Key": {"message_uuid": {"S": message_uuid}},
+            "UpdateExpression": expression,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+        if condition is not None:
+            request["ConditionExpression"] = condition
+            values[":requested"] = {"S": "requested"}
+        try:
+            self.client.update_item(**request)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False  # already requested: left as it is
+            raise _unavailable(error) from None
+        except BotoCoreError as error:
+            raise _unavailable(error) from None
+        return True
+
+
+def _record(item: dict[str, Any]) -> LedgerRecord:
+    return LedgerRecord(
+        message_uuid=item["message_uuid"]["S"],
+        state=item["state"]["S"],
+        batch_id=_string(item, "batch_id"),
+        region=_string(item, "region"),
+        attempts=int(item.get("attempts", {}).get("N", "0")),
+        last_error=_string(item, "last_error"),
+        vonage_request_id=_string(item, "vonage_request_id"),
+        created_at=item["created_at"]["S"],
+        updated_at=item["updated_at"]["S"],
+    )
+
+
+def _string(item: dict[str, Any], name: str) -> str | None:
+    value = item.get(name, {}).get("S")
+    return value if isinstance(value, str) else None
+
+
+def _unavailable(error: Exception) -> DependencyUnavailable:
+    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else type(error).__name__
+    return DependencyUnavailable(f"DynamoDB did not answer for the ledger table ({code}).")

@@ -1,0 +1,61 @@
+"""The bulk revocation queue: what the API puts in, in batches of ten, and how the worker delays a message."""
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, Final
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.domain.errors import DependencyUnavailable
+
+SQS_BATCH_SIZE: Final = 10  # the most SendMessageBatch takes
+SEND_ATTEMPTS: Final = 3
+
+
+class SqsRevocationQueue:
+    def __init__(self, queue_url: str, client_factory: Callable[[], Any] | None = None) -> None:
+        self._queue_url = queue_url
+        self._client_factory = client_factory or (lambda: aws_client("sqs"))
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = self._client_factory()
+        return self._client
+
+    def send(self, messages: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """Sends `{id: body}` (at most ten); entries SQS refuses are sent again, twice. Returns the ids that
+        still failed, with why: the caller must not report them as queued."""
+        pending = dict(messages)
+        refused: dict[str, str] = {}  # a sender's fault (a malformed entry) does not pass on a retry
+        failures: dict[str, str] = {}
+        for attempt in range(SEND_ATTEMPTS):
+            if attempt:
+                time.sleep(0.05 * 2**attempt)
+            entries = [{"Id": key, "MessageBody": json.dumps(body)} for key, body in pending.items()]
+            try:
+                response = self.client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+            except (ClientError, BotoCoreError) as error:
+                failures = dict.fromkeys(pending, f"SQS did not answer ({type(error).__name__})")
+                continue
+            failures = {}
+            for entry in response.get("Failed", []):
+                reason = f"SQS refused it ({entry.get('Code', 'error')})"
+                (refused if entry.get("SenderFault") else failures)[entry["Id"]] = reason
+            pending = {key: pending[key] for key in failures}
+            if not pending:
+                break
+        return {**refused, **failures}
+
+    def delay(self, receipt_handle: str, seconds: int) -> None:
+        """Keeps a received message invisible for `seconds` more: a rate-limited message waits its turn
+        instead of coming straight back and using up its receives."""
+        try:
+            self.client.change_message_visibility(
+                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+            )
+        except (ClientError, BotoCoreError) as error:
+            raise DependencyUnavailable(f"SQS did not delay the message ({type(error).__name__}).") from None
