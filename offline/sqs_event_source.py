@@ -50,12 +50,16 @@ class SqsEventSource:
         response = self._handler(self.event(messages), LocalLambdaContext(function_name="rcs-revoker-worker"))
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         for message in messages:
-            if message["MessageId"] not in failed:
-                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-            elif release_failures:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+            try:
+                if message["MessageId"] not in failed:
+                    self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+                elif release_failures:
+                    self._sqs.change_message_visibility(
+                        QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+            except self._sqs.exceptions.ReceiptHandleIsInvalid:
+                # SQS delivers at least once: another consumer got this message too and already deleted it.
+                pass
         return PollResult(len(messages), len(failed))
 
     def drain(self, *, max_polls: int = 1000, release_failures: bool = False) -> list[PollResult]:
