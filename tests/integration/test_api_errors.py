@@ -258,7 +258,9 @@ def test_a_malformed_secret_is_a_500(stack: Stack) -> None:
 
 
 def test_unknown_routes_are_404_problems(stack: Stack) -> None:
-    response = stack.invoke_api(api_event(MESSAGE, {"region": "eu"}, path=f"/messages/{MESSAGE}/cancel"))
+    event = api_event(MESSAGE, {"region": "eu"}, path=f"/messages/{MESSAGE}/cancel")
+    event["resource"] = "/messages/{message_uuid}/cancel"
+    response = stack.invoke_api(event)
 
     assert_problem(response, 404, "route-not-found", "POST /messages/{message_uuid}/revoke")
 

@@ -27,8 +27,12 @@ def submit(stack: Stack, body: object) -> dict[str, Any]:
 
 
 def get(stack: Stack, path: str) -> dict[str, Any]:
+    """GET /revocations/{message_uuid} or /batches/{batch_id}, as API Gateway hands it to the function."""
+    collection, value = path.strip("/").split("/")
+    name = "message_uuid" if collection == "revocations" else "batch_id"
     event = api_event("unused", None, method="GET", path=path)
-    event["pathParameters"] = None
+    event["resource"] = f"/{collection}/{{{name}}}"
+    event["pathParameters"] = {name: value}
     return stack.invoke_api(event)
 
 
@@ -314,3 +318,15 @@ def _context() -> Any:
     from offline.lambda_context import LocalLambdaContext
 
     return LocalLambdaContext()
+
+
+def test_without_a_ledger_single_revocations_work_and_bulk_routes_say_why_not(stack: Stack) -> None:
+    stack.set_env("LEDGER_TABLE_NAME", None)
+    message = str(uuid.uuid4())
+
+    assert stack.invoke_api(api_event(message, {"region": "eu"}))["statusCode"] == 202
+    lookup = get(stack, f"/revocations/{message}")
+    batch = submit(stack, {"region": "eu", "messages": [{"message_uuid": message}]})
+
+    assert (lookup["statusCode"], batch["statusCode"]) == (500, 500)
+    assert "LEDGER_TABLE_NAME" in body_of(lookup)["detail"]

@@ -9,7 +9,6 @@ REQUIRED = {
     "VONAGE_SECRET_ID": "rcs-revoker/vonage",
     "AGENTS_TABLE_NAME": "rcs-agents",
     "IDEMPOTENCY_TABLE_NAME": "rcs-revocations",
-    "LEDGER_TABLE_NAME": "rcs-ledger",
 }
 
 
@@ -22,7 +21,7 @@ def test_minimal_environment_gives_settings_without_optional_values() -> None:
         vonage_secret_id="rcs-revoker/vonage",
         agents_table_name="rcs-agents",
         idempotency_table_name="rcs-revocations",
-        ledger_table_name="rcs-ledger",
+        ledger_table_name=None,
         event_bus_name=None,
         default_region=None,
         vonage_api_base_url=None,
@@ -160,6 +159,11 @@ def test_non_loopback_host_is_named_in_the_error() -> None:
 def test_base_url_is_checked_even_when_everything_else_is_valid() -> None:
     with pytest.raises(ConfigurationError, match="VONAGE_API_BASE_URL"):
         load_settings(env(DEFAULT_REGION="eu", VONAGE_API_BASE_URL="https://attacker.example"))
+
+
+def test_ledger_is_optional() -> None:
+    assert load_settings(env(LEDGER_TABLE_NAME=" ledger ")).ledger_table_name == "ledger"
+    assert load_settings(env(LEDGER_TABLE_NAME="")).ledger_table_name is None
 
 
 def test_bulk_settings_default_and_parse() -> None:

@@ -4,9 +4,9 @@ import json
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.event_handler import Response
 
 from rcs_revoker.api.problems import problem_for
+from rcs_revoker.api.responses import HttpResponse as Response
 from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     InvalidRequest,
@@ -47,7 +47,7 @@ DOCUMENTED = [
 ]
 
 
-def body_of(response: Response[str]) -> dict[str, Any]:
+def body_of(response: Response) -> dict[str, Any]:
     assert isinstance(response.body, str)
     body = json.loads(response.body)
     assert isinstance(body, dict)

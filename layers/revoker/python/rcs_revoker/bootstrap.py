@@ -20,7 +20,7 @@ class Service:
     settings: Settings
     revocations: IdempotentRevocation
     outcomes: OutcomeRecorder
-    ledger: DynamoDbLedger
+    ledger: DynamoDbLedger | None
     queue: SqsRevocationQueue | None
 
 
@@ -36,7 +36,7 @@ def service() -> Service:
         ),
         default_region=config.default_region,
     )
-    ledger = DynamoDbLedger(config.ledger_table_name)
+    ledger = DynamoDbLedger(config.ledger_table_name) if config.ledger_table_name else None
     publisher = EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
     return Service(
         settings=config,

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE
-from rcs_revoker.bootstrap import Service, service
+from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
+from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE, SqsRevocationQueue
+from rcs_revoker.bootstrap import service
 from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     InvalidBatch,
@@ -79,11 +80,14 @@ def submit_batch(body: str | None, *, is_base64: bool) -> BatchReceipt:
     if not valid:
         raise InvalidBatch("No item of the batch is valid; nothing was queued.", receipt.as_dict()["rejected"])
     components = service()
-    if components.queue is None:
-        raise ServiceMisconfigured("REVOCATION_QUEUE_URL is not set: this function cannot queue revocations.")
+    ledger, queue = components.ledger, components.queue
+    if queue is None or ledger is None:
+        raise ServiceMisconfigured(
+            "REVOCATION_QUEUE_URL and LEDGER_TABLE_NAME must be set: this function cannot queue revocations."
+        )
     chunks = [list(valid.items())[i : i + SQS_BATCH_SIZE] for i in range(0, len(valid), SQS_BATCH_SIZE)]
     with ThreadPoolExecutor(max_workers=QUEUEING_CONCURRENCY) as pool:
-        for outcome in pool.map(lambda chunk: _queue(components, receipt.batch_id, chunk), chunks):
+        for outcome in pool.map(lambda chunk: _queue(ledger, queue, receipt.batch_id, chunk), chunks):
             receipt.accepted += outcome.accepted
             receipt.already_requested += outcome.already_requested
             receipt.rejected.extend(outcome.rejected)
@@ -107,7 +111,7 @@ def revocation_record(message_uuid: str) -> dict[str, Any]:
     """GET /revocations/{message_uuid}."""
     count("RecordLookups")
     uuid_ = parse_message_uuid(message_uuid)
-    record = service().ledger.get(uuid_)
+    record = _ledger().get(uuid_)
     if record is None:
         raise RecordNotFound(f"The ledger has no revocation of message {uuid_}.", message_uuid=uuid_)
     return record.as_dict()
@@ -118,10 +122,17 @@ def batch_status(batch_id: str) -> dict[str, Any]:
     count("BatchLookups")
     if not is_canonical_uuid(batch_id):
         raise InvalidRequest(f"batch_id {shorten(batch_id)} is not a canonical UUID (8-4-4-4-12 hexadecimal digits).")
-    summary = service().ledger.batch(batch_id.lower())
+    summary = _ledger().batch(batch_id.lower())
     if summary is None:
         raise RecordNotFound(f"The ledger has no batch {batch_id.lower()}.")
     return summary.as_dict()
+
+
+def _ledger() -> DynamoDbLedger:
+    ledger = service().ledger
+    if ledger is None:
+        raise ServiceMisconfigured("LEDGER_TABLE_NAME is not set: this function has no ledger to read.")
+    return ledger
 
 
 def _batch_fields(payload: object) -> tuple[list[Any], dict[str, Any]]:
@@ -161,14 +172,19 @@ def _rejection(index: int, item: object, title: str, detail: str) -> dict[str, A
     }
 
 
-def _queue(components: Service, batch_id: str, chunk: list[tuple[str, tuple[int, dict[str, Any]]]]) -> BatchReceipt:
+def _queue(
+    ledger: DynamoDbLedger,
+    queue: SqsRevocationQueue,
+    batch_id: str,
+    chunk: list[tuple[str, tuple[int, dict[str, Any]]]],
+) -> BatchReceipt:
     """Ledger first, then the queue: a message is never queued without a record. What the queue refuses
     after retries is recorded `failed` and reported rejected: nothing is lost between the API and SQS."""
     outcome = BatchReceipt(batch_id=batch_id)
     to_send: dict[str, tuple[int, dict[str, Any]]] = {}
     for message_uuid, (index, message) in chunk:
         try:
-            if components.ledger.mark_queued(message_uuid, batch_id):
+            if ledger.mark_queued(message_uuid, batch_id):
                 to_send[message_uuid] = (index, message)
             else:
                 outcome.already_requested += 1  # revoked before: not queued again
@@ -176,15 +192,14 @@ def _queue(components: Service, batch_id: str, chunk: list[tuple[str, tuple[int,
             outcome.rejected.append(_rejection(index, message["request"], "Not queued", error.detail))
     if not to_send:
         return outcome
-    assert components.queue is not None  # noqa: S101 - submit_batch checked it
     entry_ids = {f"m{position}": message_uuid for position, message_uuid in enumerate(to_send)}
-    failures = components.queue.send({entry: to_send[uuid_][1] for entry, uuid_ in entry_ids.items()})
+    failures = queue.send({entry: to_send[uuid_][1] for entry, uuid_ in entry_ids.items()})
     for entry, why in failures.items():
         message_uuid = entry_ids[entry]
         index, message = to_send[message_uuid]
         outcome.rejected.append(_rejection(index, message["request"], "Not queued", why))
         try:
-            components.ledger.mark_failed(message_uuid, None, f"not-queued: {why}", final=True)
+            ledger.mark_failed(message_uuid, None, f"not-queued: {why}", final=True)
         except RevocationError:
             logger.error("ledger not written for a message SQS refused", extra={"message_uuid": message_uuid})
     outcome.accepted = len(to_send) - len(failures)

@@ -19,7 +19,8 @@ class Settings:
     vonage_secret_id: str
     agents_table_name: str
     idempotency_table_name: str
-    ledger_table_name: str
+    # Empty: no ledger records (the bulk routes then answer 500); the template always sets it.
+    ledger_table_name: str | None
     # Empty: outcomes are logged and counted but not published (a deployment with no subscriber).
     event_bus_name: str | None = None
     default_region: Region | None = None
@@ -36,7 +37,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         vonage_secret_id=_required(environ, "VONAGE_SECRET_ID"),
         agents_table_name=_required(environ, "AGENTS_TABLE_NAME"),
         idempotency_table_name=_required(environ, "IDEMPOTENCY_TABLE_NAME"),
-        ledger_table_name=_required(environ, "LEDGER_TABLE_NAME"),
+        ledger_table_name=environ.get("LEDGER_TABLE_NAME", "").strip() or None,
         event_bus_name=environ.get("EVENT_BUS_NAME", "").strip() or None,
         default_region=_default_region(environ),
         revocation_queue_url=environ.get("REVOCATION_QUEUE_URL", "").strip() or None,

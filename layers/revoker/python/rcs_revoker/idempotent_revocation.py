@@ -8,6 +8,7 @@ which may mean the caller named the wrong region and should be free to try anoth
 """
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
@@ -42,18 +43,26 @@ KEY_PREFIX: Final = "rcs-revoker#revoke"
 class IdempotentRevocation:
     def __init__(self, service: RevocationService, table_name: str) -> None:
         self._service = service
+        self._table_name = table_name
         self._config = IdempotencyConfig(
             event_key_jmespath="message_uuid",
             raise_on_no_idempotency_key=True,
             expires_after_seconds=int(RECORD_LIFETIME.total_seconds()),
         )
-        persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws_client("dynamodb"))
-        self._revoke_once = idempotent_function(
-            data_keyword_argument="message",
-            persistence_store=persistence,
-            config=self._config,
-            key_prefix=KEY_PREFIX,
-        )(self._revoke_and_store)
+        self._revoke_once: Callable[..., dict[str, Any]] | None = None
+
+    def _idempotent(self) -> Callable[..., dict[str, Any]]:
+        # Built on first use, not at cold start: the DynamoDB client is then made while the first request
+        # needs it, and not at all where idempotency is switched off (POWERTOOLS_IDEMPOTENCY_DISABLED).
+        if self._revoke_once is None:
+            persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=aws_client("dynamodb"))
+            self._revoke_once = idempotent_function(
+                data_keyword_argument="message",
+                persistence_store=persistence,
+                config=self._config,
+                key_prefix=KEY_PREFIX,
+            )(self._revoke_and_store)
+        return self._revoke_once
 
     def revoke(
         self,
@@ -71,7 +80,7 @@ class IdempotentRevocation:
         # (which may even carry the same correlation id: EventBridge delivering one event twice).
         attempt_id = str(uuid.uuid4())
         try:
-            stored = self._revoke_once(
+            stored = self._idempotent()(
                 message={"message_uuid": request.message_uuid},
                 request=request,
                 deadline=deadline,

@@ -25,7 +25,7 @@ from rcs_revoker.observability import count, logger
 
 
 class OutcomeRecorder:
-    def __init__(self, ledger: DynamoDbLedger, publisher: EventBridgeOutcomePublisher | None) -> None:
+    def __init__(self, ledger: DynamoDbLedger | None, publisher: EventBridgeOutcomePublisher | None) -> None:
         self._ledger = ledger
         self._publisher = publisher
 
@@ -45,8 +45,9 @@ class OutcomeRecorder:
             "revocation accepted by Vonage",
             extra={"outcome": "accepted", **keys, "latency_ms": invocation.elapsed_ms()},
         )
-        written = self._write(
-            lambda: self._ledger.mark_requested(result.message_uuid, result.region.value, result.vonage_request_id)
+        ledger = self._ledger
+        written = ledger is None or self._write(
+            lambda: ledger.mark_requested(result.message_uuid, result.region.value, result.vonage_request_id)
         )
         return self._publish(ACCEPTED_DETAIL_TYPE, invocation, outcome="accepted", **keys) and written
 
@@ -78,6 +79,9 @@ class OutcomeRecorder:
         return self._publish(REJECTED_DETAIL_TYPE, invocation, outcome="rejected", **keys) and written
 
     def _write_rejection(self, error: RevocationError, invocation: Invocation) -> bool:
+        ledger = self._ledger
+        if ledger is None:
+            return True
         uuid = error.message_uuid
         # No record for what names no real message, nor for a duplicate whose twin is writing its own.
         if uuid is None or not is_canonical_uuid(uuid) or isinstance(error, RevocationInProgress | OutcomeNotRecorded):
@@ -85,8 +89,8 @@ class OutcomeRecorder:
         region = error.region.value if error.region else None
         why = f"{error.reason}: {error.detail}"
         if error.transient:
-            return self._write(lambda: self._ledger.mark_failed(uuid, region, why, final=invocation.final_attempt))
-        return self._write(lambda: self._ledger.mark_rejected(uuid, region, why))
+            return self._write(lambda: ledger.mark_failed(uuid, region, why, final=invocation.final_attempt))
+        return self._write(lambda: ledger.mark_rejected(uuid, region, why))
 
     def _write(self, write: Callable[[], Any]) -> bool:
         try:

@@ -4,8 +4,7 @@ import json
 from http import HTTPStatus
 from typing import Any, Final
 
-from aws_lambda_powertools.event_handler import Response
-
+from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     InvalidBatch,
@@ -51,7 +50,7 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
 }
 
 
-def problem_for(error: RevocationError, request_id: str | None) -> Response[str]:
+def problem_for(error: RevocationError, request_id: str | None) -> HttpResponse:
     status, title = next(
         (_PROBLEMS[cls] for cls in type(error).__mro__ if cls in _PROBLEMS), (500, "Revocation failed")
     )
@@ -81,15 +80,15 @@ def problem(
     *,
     headers: dict[str, str] | None = None,
     **extra: Any,
-) -> Response[str]:
+) -> HttpResponse:
     body = {"type": PROBLEM_TYPE_PREFIX + reason, "title": title, "status": status, "detail": detail}
     if request_id:
         body["instance"] = f"urn:rcs-revoker:request:{request_id}"
     body.update(extra)
-    return Response(status, content_type=PROBLEM_CONTENT_TYPE, body=json.dumps(body), headers=headers)
+    return HttpResponse(status, json.dumps(body), PROBLEM_CONTENT_TYPE, headers or {})
 
 
-def route_not_found(method: str, path: str, request_id: str | None) -> Response[str]:
+def route_not_found(method: str, path: str, request_id: str | None) -> HttpResponse:
     return problem(
         HTTPStatus.NOT_FOUND,
         "route-not-found",
@@ -99,7 +98,7 @@ def route_not_found(method: str, path: str, request_id: str | None) -> Response[
     )
 
 
-def internal_error(request_id: str | None) -> Response[str]:
+def internal_error(request_id: str | None) -> HttpResponse:
     return problem(
         HTTPStatus.INTERNAL_SERVER_ERROR,
         "internal-error",

@@ -1,0 +1,912 @@
+"""`make bench`: this service against a Lambda function that calls the official Vonage Python SDK, in one run.
+
+Both contestants run in their own virtual environment (service: .venv; baseline: .venv-baseline), as fresh
+processes, with the environment their deployed function would have, against the same offline stack: moto
+server for Secrets Manager, DynamoDB and EventBridge, and the Vonage simulator over HTTPS (0 ms latency) with
+a self-signed certificate that each trusts through its environment (SSL_CERT_FILE for urllib3,
+REQUESTS_CA_BUNDLE for requests). Rows:
+
+- baseline: bench/baseline/handler.py (vonage SDK + boto3 Secrets Manager);
+- service (same job): POWERTOOLS_IDEMPOTENCY_DISABLED=true, EVENT_BUS_NAME="" and LEDGER_TABLE_NAME="" (no
+  exactly-once records, no outcome events, no ledger), the work the baseline does;
+- service (full): exactly-once (DynamoDB), the ledger (DynamoDB) and outcome events (EventBridge), as deployed.
+
+Measured: cold start (a new process per run, interleaved, wall time from spawn to the answer), warm latency
+and throughput (1,000 requests in one process), import-time breakdown, peak RSS, deployed size. Results are
+printed as a table and written to bench/results/latest.json.
+
+    python -m bench.run [--runs 15] [--warm 1000] [--skip-size] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.stack import REGION, TemplateStack
+from offline.aws_seed import store_vonage_secret
+from offline.keys import generate_key_pair
+from offline.moto_server import MotoServer
+from offline.tls import generate_self_signed_cert
+from offline.vonage_simulator import VonageSimulator
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+PROBE = BENCH / "probe.py"
+RESULTS = BENCH / "results"
+SERVICE_PYTHON = REPO / ".venv" / "bin" / "python"
+BASELINE_PYTHON = REPO / ".venv-baseline" / "bin" / "python"
+BASELINE_REQUIREMENTS = BENCH / "baseline" / "requirements.txt"
+EVENT_TEMPLATE = REPO / "events" / "api_revoke_by_region.json"
+BODY = json.dumps({"region": "eu"})
+RESULT_PREFIX = "BENCH-RESULT "
+APPLICATION_ID = "5c0b2d8e-7a41-4f6b-9e3d-2a1c0b9f8e7d"
+SECRET_NAME = "rcs-revoker/vonage"  # noqa: S105 - a name, not a secret
+MEMORY_MB = 256  # the template's FunctionMemorySize default
+# Targets of the issue, checked against the "same job" row (reported, not asserted).
+TARGET_COLD_RATIO = 0.5
+TARGET_RPS_RATIO = 10.0
+TARGET_P50_MS = 2.0
+TARGET_RSS_MB = 100.0
+# What the Lambda runtime ships for python3.13: excluded from the baseline's "without boto3" size.
+VERSIONS_OF = (
+    "boto3",
+    "botocore",
+    "urllib3",
+    "cryptography",
+    "PyJWT",
+    "aws-lambda-powertools",
+    "vonage",
+    "vonage-http-client",
+    "vonage-messages",
+    "requests",
+    "pydantic",
+)
+WIDTH = 22  # of the first column of the tables
+_MOTO_REQUEST_LINE = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" \d{3}')
+
+
+class ProbeFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class Contestant:
+    key: str
+    label: str
+    python: Path
+    pythonpath: list[Path]
+    env: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        return {**self.env, "PYTHONPATH": os.pathsep.join(str(path) for path in self.pythonpath)}
+
+
+@dataclass
+class ProbeRun:
+    wall_ms: float
+    result: dict[str, Any]
+    log_lines: int
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15, help="cold starts per contestant (interleaved)")
+    parser.add_argument("--warm", type=int, default=1000, help="warm requests per contestant")
+    parser.add_argument("--skip-size", action="store_true", help="skip `make build` and the baseline's pip install")
+    parser.add_argument("--profile", action="store_true", help="also cProfile the service's warm requests")
+    parser.add_argument("--service-root", type=Path, default=REPO, help="where the service's code is (a checkout)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args(argv)
+    for python in (SERVICE_PYTHON, BASELINE_PYTHON):
+        if not python.exists():
+            print(f"{python} is missing: run `make bench` (it sets up both virtual environments)", file=sys.stderr)
+            return 2
+    started = time.monotonic()
+    report = run(args)
+    report["duration_s"] = round(time.monotonic() - started, 1)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2) + "\n")
+    print_report(report)
+    print(f"\nJSON: {args.output}   (whole run: {report['duration_s']} s)")
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    service_root = args.service_root.resolve()
+    report: dict[str, Any] = {
+        "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "settings": {"cold_runs": args.runs, "warm_requests": args.warm, "service_root": str(service_root)},
+    }
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rcs-bench-")))
+        (tmp / "home").mkdir()
+        keys = generate_key_pair()
+        cert, key = generate_self_signed_cert(tmp / "tls")
+        (tmp / "app.pub").write_text(keys.public_pem)
+        print("starting moto server and the Vonage simulator (HTTPS)...", flush=True)
+        moto = stack.enter_context(MotoServer())
+        simulator = stack.enter_context(VonageSimulator(APPLICATION_ID, keys.public_pem, tls=(cert, key)))
+        os.environ.update(
+            {
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",  # moto's fake credentials
+            }
+        )
+        store_vonage_secret(moto.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
+        template = TemplateStack(
+            moto.endpoint_url, service_root / "template.yaml", parameters={"VonageSecretName": SECRET_NAME}
+        )
+        contestants = build_contestants(
+            template,
+            service_root=service_root,
+            endpoint_url=moto.endpoint_url,
+            vonage_url=simulator.base_url,
+            cert=cert,
+            tmp=tmp,
+        )
+        report["offline_stack"] = {
+            "moto_server": moto.endpoint_url,
+            "vonage_simulator": simulator.base_url,
+            "simulator_latency_ms": simulator.latency_s * 1000,
+            "resources_created_from_template": template.created,
+            "template_notes": template.notes,
+        }
+        moto_log = moto_log_path(moto)
+        counter = RequestCounter(moto_log, simulator)
+
+        print("preflight: one cold start of each contestant (not counted; also compiles bytecode)...", flush=True)
+        preflight(contestants, tmp)
+        report["offline_stack"]["tls_verification"] = tls_check(contestants, tmp)
+        report["contestants"] = {
+            c.key: {
+                "label": c.label,
+                "python": str(c.python),
+                "pythonpath": [str(p) for p in c.pythonpath],
+                "environment": redact(c.environment()),
+                "notes": c.notes,
+                "versions": versions(c),
+            }
+            for c in contestants
+        }
+
+        print(f"cold starts: {args.runs} per contestant, interleaved...", flush=True)
+        report["cold"] = cold_starts(contestants, args.runs, tmp, counter)
+        print(f"warm path: {args.warm} requests per contestant...", flush=True)
+        report["warm"] = warm_paths(contestants, args.warm, tmp, counter)
+        print("import-time breakdown (python -X importtime)...", flush=True)
+        report["import_time"] = {c.key: import_breakdown(c, tmp) for c in contestants if c.key != "service_same_job"}
+        print("moto server's own latency per call...", flush=True)
+        report["moto_latency_ms"] = moto_latency(moto.endpoint_url, template)
+        if args.profile:
+            print("cProfile of the service's warm requests (same job)...", flush=True)
+            report["profile"] = profile_service(next(c for c in contestants if c.key == "service_same_job"), tmp)
+    if args.skip_size:
+        report["size_mb"] = None
+    else:
+        print(
+            "deployed size (make build; pip install --platform manylinux2014_aarch64 for the baseline)...", flush=True
+        )
+        report["size_mb"] = deployed_sizes(service_root)
+    report["targets"] = targets(report)
+    return report
+
+
+# ---------------------------------------------------------------- contestants
+
+
+def lambda_environment(function_name: str, endpoint_url: str, home: Path) -> dict[str, str]:
+    """What every Lambda function's process has, whatever its code (and fake credentials for moto)."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(home),  # no ~/.aws of whoever runs the benchmark
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    }
+
+
+def build_contestants(
+    template: TemplateStack, *, service_root: Path, endpoint_url: str, vonage_url: str, cert: Path, tmp: Path
+) -> list[Contestant]:
+    home = tmp / "home"
+    baseline = Contestant(
+        "baseline",
+        "baseline (vonage SDK)",
+        BASELINE_PYTHON,
+        [BENCH / "baseline"],
+        {
+            **lambda_environment("bench-baseline-revoke", endpoint_url, home),
+            "VONAGE_SECRET_ID": SECRET_NAME,
+            "VONAGE_API_HOST": vonage_url.removeprefix("https://"),
+            "REQUESTS_CA_BUNDLE": str(cert),
+        },
+    )
+    service_env = {
+        **lambda_environment("rcs-revoker-bench-revoke-api", endpoint_url, home),
+        **template.function_environment("RevokeApiFunction"),
+        "VONAGE_API_BASE_URL": vonage_url,
+        "SSL_CERT_FILE": str(cert),
+    }
+    pythonpath = [service_root / "layers" / "revoker" / "python", service_root / "functions" / "revoke_api"]
+    same_job = Contestant(
+        "service_same_job",
+        "service (same job)",
+        SERVICE_PYTHON,
+        pythonpath,
+        {**service_env, "POWERTOOLS_IDEMPOTENCY_DISABLED": "true", "EVENT_BUS_NAME": "", "LEDGER_TABLE_NAME": ""},
+    )
+    full = Contestant("service_full", "service (full)", SERVICE_PYTHON, pythonpath, dict(service_env))
+    return [baseline, same_job, full]
+
+
+def redact(environment: dict[str, str]) -> dict[str, str]:
+    fake = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    return {name: ("<fake>" if name in fake else value) for name, value in environment.items()}
+
+
+def versions(contestant: Contestant) -> dict[str, str]:
+    code = (
+        "import importlib.metadata as m, json\n"
+        "out = {}\n"
+        f"for name in {list(VERSIONS_OF)!r}:\n"
+        "    try: out[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(out))"
+    )
+    result = subprocess.run(
+        [str(contestant.python), "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return dict(json.loads(result.stdout))
+
+
+# ---------------------------------------------------------------- probes
+
+
+def probe(
+    contestant: Contestant,
+    tmp: Path,
+    *,
+    warm: int = 0,
+    extra: list[str] | None = None,
+    env: dict[str, str] | None = None,
+    expect_accepted: bool = True,
+) -> ProbeRun:
+    """One new process of the contestant: imports its handler, answers one (then `warm` more) requests."""
+    message_uuid = str(uuid.uuid4())
+    command = [str(contestant.python), "-P", str(PROBE), "--handler-module", "handler"]
+    command += ["--event", str(EVENT_TEMPLATE), "--body", BODY, "--message-uuid", message_uuid]
+    command += ["--function-name", contestant.env["AWS_LAMBDA_FUNCTION_NAME"], "--memory-mb", str(MEMORY_MB)]
+    if warm:
+        command += ["--warm", str(warm)]
+    command += extra or []
+    with tempfile.TemporaryFile(dir=tmp) as stderr:
+        spawned = time.perf_counter()
+        process = subprocess.Popen(
+            command,
+            env=env or contestant.environment(),
+            cwd=tmp,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        result: dict[str, Any] | None = None
+        answered = 0.0
+        log_lines = 0
+        try:
+            assert process.stdout is not None
+            for line in process.stdout:
+                if line.startswith(RESULT_PREFIX.encode()):
+                    answered = time.perf_counter()
+                    result = json.loads(line[len(RESULT_PREFIX) :])
+                else:
+                    log_lines += 1
+            code = process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()  # by this Popen's own PID
+                process.wait()
+        stderr.seek(0)
+        errors = stderr.read().decode(errors="replace")
+    if code != 0 or result is None:
+        raise ProbeFailed(f"{contestant.label}: the probe exited {code} without a result.\n{errors[-3000:]}")
+    if expect_accepted and result["first_status"] != 202:
+        raise ProbeFailed(
+            f"{contestant.label}: the first request was answered {result['first_status']}: "
+            f"{result['first_body']}\n{errors[-2000:]}"
+        )
+    result["stderr_tail"] = errors[-500:]
+    return ProbeRun((answered - spawned) * 1000, result, log_lines)
+
+
+def preflight(contestants: list[Contestant], tmp: Path) -> None:
+    for contestant in contestants:
+        probe(contestant, tmp)
+
+
+TRUST_VARIABLES = {"baseline": "REQUESTS_CA_BUNDLE", "service_full": "SSL_CERT_FILE"}
+
+
+def tls_check(contestants: list[Contestant], tmp: Path) -> dict[str, str]:
+    """Shows that both verify the simulator's certificate: without the variable that trusts it, no 202."""
+    checks = {}
+    for contestant in contestants:
+        variable = TRUST_VARIABLES.get(contestant.key)
+        if variable is None:
+            continue
+        environment = {k: v for k, v in contestant.environment().items() if k != variable}
+        result = probe(contestant, tmp, env=environment, expect_accepted=False).result
+        status = result["first_status"]
+        verdict = "verified" if status != 202 else "NOT VERIFIED: accepted an untrusted certificate"
+        checks[contestant.key] = f"{verdict} (without {variable}: answered {status})"
+    return checks
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 2),
+        "min": round(min(values), 2),
+        "max": round(max(values), 2),
+    }
+
+
+def cold_starts(contestants: list[Contestant], runs: int, tmp: Path, counter: RequestCounter) -> dict[str, Any]:
+    samples: dict[str, list[ProbeRun]] = {c.key: [] for c in contestants}
+    for round_number in range(runs):
+        for contestant in contestants:  # A B C A B C ...: drift on the machine hits all alike
+            samples[contestant.key].append(probe(contestant, tmp))
+        print(f"  round {round_number + 1}/{runs} done", flush=True)
+    counter.take()
+    cold: dict[str, Any] = {}
+    for key, runs_of in samples.items():
+        cold[key] = {
+            "wall_ms": summary([r.wall_ms for r in runs_of]),
+            "import_ms": summary([r.result["import_ms"] for r in runs_of]),
+            "first_invoke_ms": summary([r.result["first_invoke_ms"] for r in runs_of]),
+            "peak_rss_mb": summary([r.result["peak_rss_mb"] for r in runs_of]),
+            "cpu_ms": summary([r.result["cpu_ms"] for r in runs_of]),
+            "runs": [
+                {
+                    "wall_ms": round(r.wall_ms, 2),
+                    "import_ms": round(r.result["import_ms"], 2),
+                    "first_invoke_ms": round(r.result["first_invoke_ms"], 2),
+                    "peak_rss_mb": round(r.result["peak_rss_mb"], 2),
+                    "cpu_ms": round(r.result["cpu_ms"], 1),
+                }
+                for r in runs_of
+            ],
+        }
+    return cold
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def warm_paths(contestants: list[Contestant], requests: int, tmp: Path, counter: RequestCounter) -> dict[str, Any]:
+    warm: dict[str, Any] = {}
+    for contestant in contestants:
+        counter.take()
+        run_ = probe(contestant, tmp, warm=requests)
+        aws_calls, patches = counter.take()
+        latencies = run_.result["warm_latencies_ms"]
+        total = requests + 1  # the first (cold) request of the process, too
+        warm[contestant.key] = {
+            "requests": requests,
+            "p50_ms": round(percentile(latencies, 0.50), 3),
+            "p90_ms": round(percentile(latencies, 0.90), 3),
+            "p99_ms": round(percentile(latencies, 0.99), 3),
+            "max_ms": round(max(latencies), 3),
+            "mean_ms": round(statistics.fmean(latencies), 3),
+            "rps": round(requests / run_.result["warm_wall_s"], 1),
+            # The contestant's own CPU per request: what is left once waits on moto and Vonage are taken out.
+            "cpu_ms_per_request": round(run_.result["warm_cpu_ms"] / requests, 3),
+            "statuses": run_.result["warm_statuses"],
+            "unexpected_answers": run_.result["warm_unexpected_answers"],
+            "peak_rss_mb_after_warm": round(run_.result["peak_rss_mb_after_warm"], 2),
+            "aws_calls_per_request": None if aws_calls is None else round(aws_calls / total, 2),
+            "vonage_patches_per_request": round(patches / total, 2),
+            "log_lines_per_request": round(run_.log_lines / total, 2),
+        }
+        print(
+            f"  {contestant.label}: p50 {warm[contestant.key]['p50_ms']} ms, {warm[contestant.key]['rps']} rps",
+            flush=True,
+        )
+    return warm
+
+
+@dataclass
+class RequestCounter:
+    """Counts requests that reached moto server (from its request log) and the Vonage simulator."""
+
+    moto_log: Path | None
+    simulator: VonageSimulator
+    _moto_seen: int = 0
+
+    def take(self) -> tuple[int | None, int]:
+        """(AWS calls, Vonage requests) since the last take."""
+        patches = len(self.simulator.requests)
+        self.simulator.clear_records()
+        if self.moto_log is None or not self.moto_log.exists():
+            return None, patches
+        total = len(_MOTO_REQUEST_LINE.findall(self.moto_log.read_text(errors="replace")))
+        calls, self._moto_seen = total - self._moto_seen, total
+        return calls, patches
+
+
+def moto_log_path(moto: MotoServer) -> Path | None:
+    log = getattr(moto, "_log", None)  # MotoServer logs every request to this file
+    name = getattr(log, "name", None)
+    return Path(name) if isinstance(name, str) else None
+
+
+# ---------------------------------------------------------------- import time
+
+
+def import_breakdown(contestant: Contestant, tmp: Path, repeats: int = 3) -> dict[str, Any]:
+    """`python -X importtime -c "import handler"`: the run with the median total, top 10 by cumulative time."""
+    parsed_runs = []
+    for _ in range(repeats):
+        result = subprocess.run(
+            [str(contestant.python), "-X", "importtime", "-c", "import handler"],
+            env=contestant.environment(),
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise ProbeFailed(f"{contestant.label}: import handler failed:\n{result.stderr[-3000:]}")
+        parsed_runs.append((parse_importtime(result.stderr), result.stderr))
+    parsed_runs.sort(key=lambda run_: sum(r["self_ms"] for r in run_[0]))
+    rows, raw = parsed_runs[len(parsed_runs) // 2]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    raw_file = RESULTS / f"importtime-{contestant.key}.txt"  # the whole tree, for whoever optimizes
+    raw_file.write_text(raw)
+    handler_row = next((r for r in rows if r["module"] == "handler"), None)
+    by_package: dict[str, float] = {}
+    for row in rows:
+        top = row["module"].split(".")[0]
+        by_package[top] = by_package.get(top, 0.0) + row["self_ms"]
+    return {
+        "raw_file": str(raw_file),
+        "handler_cumulative_ms": handler_row["cumulative_ms"] if handler_row else None,
+        "handler_self_ms": handler_row["self_ms"] if handler_row else None,
+        "all_imports_ms": round(sum(r["self_ms"] for r in rows), 2),
+        "modules_imported": len(rows),
+        "top10_cumulative": sorted(rows, key=lambda r: r["cumulative_ms"], reverse=True)[:10],
+        "top10_packages_self": [
+            {"package": name, "self_ms": round(ms, 2)}
+            for name, ms in sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:10]
+        ],
+    }
+
+
+def parse_importtime(stderr: str) -> list[dict[str, Any]]:
+    rows = []
+    for line in stderr.splitlines():
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        try:
+            self_us, cumulative_us, name = line.removeprefix("import time:").split("|", 2)
+            rows.append(
+                {
+                    "module": name.strip(),
+                    "depth": (len(name) - len(name.lstrip()) - 1) // 2,
+                    "self_ms": round(int(self_us) / 1000, 2),
+                    "cumulative_ms": round(int(cumulative_us) / 1000, 2),
+                }
+            )
+        except ValueError:
+            continue
+    return rows
+
+
+# ---------------------------------------------------------------- moto, profile
+
+
+def moto_latency(endpoint_url: str, template: TemplateStack, calls: int = 200) -> dict[str, Any]:
+    """moto server's own answer time per call, from this process (boto3, same config as any client)."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
+    events = boto3.client("events", endpoint_url=endpoint_url)
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint_url)
+    table = template.created.get("IdempotencyTable") or next(
+        (name for logical, name in template.created.items() if template._type(logical) == "AWS::DynamoDB::Table"),
+        None,
+    )
+    bus = next(
+        (name for logical, name in template.created.items() if template._type(logical) == "AWS::Events::EventBus"),
+        "default",
+    )
+    key_attribute = "id"
+    if table is not None:
+        key_attribute = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"]
+
+    def timed(call: Any) -> dict[str, float]:
+        for _ in range(10):
+            call()
+        samples = []
+        for _ in range(calls):
+            before = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - before) * 1000)
+        return {"median": round(statistics.median(samples), 2), "p90": round(percentile(samples, 0.9), 2)}
+
+    result: dict[str, Any] = {"calls_each": calls}
+    if table is not None:
+        result["dynamodb_get_item"] = timed(
+            lambda: dynamodb.get_item(TableName=table, Key={key_attribute: {"S": str(uuid.uuid4())}})
+        )
+        result["dynamodb_put_item"] = timed(
+            lambda: dynamodb.put_item(TableName=table, Item={key_attribute: {"S": str(uuid.uuid4())}})
+        )
+        # An update expression of the size the service's writes use (moto parses each one: it costs).
+        result["dynamodb_update_item"] = timed(
+            lambda: dynamodb.update_item(
+                TableName=table,
+                Key={key_attribute: {"S": str(uuid.uuid4())}},
+                UpdateExpression="SET #s = :s, attempts = if_not_exists(attempts, :zero) + :one, "
+                "created_at = if_not_exists(created_at, :now), updated_at = :now REMOVE last_error",
+                ExpressionAttributeNames={"#s": "state"},
+                ExpressionAttributeValues={
+                    ":s": {"S": "requested"},
+                    ":zero": {"N": "0"},
+                    ":one": {"N": "1"},
+                    ":now": {"S": "2026-11-26T09:30:00+00:00"},
+                },
+            )
+        )
+    entry = {"Source": "bench", "DetailType": "bench", "Detail": "{}", "EventBusName": bus}
+    result["events_put_events"] = timed(lambda: events.put_events(Entries=[entry]))
+    result["secretsmanager_get_secret_value"] = timed(lambda: secrets.get_secret_value(SecretId=SECRET_NAME))
+    return result
+
+
+def profile_service(contestant: Contestant, tmp: Path, requests: int = 1000) -> dict[str, Any]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / "service-same-job-warm.prof"
+    run_ = probe(contestant, tmp, warm=requests, extra=["--profile-out", str(out)])
+    stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]  # {(file, line, name): (cc, nc, tt, ct, _)}
+    rows = [
+        {
+            "function": f"{_short_path(file)}:{line}({name})",
+            "calls": calls,
+            "self_ms_per_request": round(own * 1000 / requests, 3),
+            "cumulative_ms_per_request": round(cumulative * 1000 / requests, 3),
+        }
+        for (file, line, name), (_, calls, own, cumulative, _) in stats.items()
+    ]
+    return {
+        "file": str(out),
+        "note": "cProfile inflates Python-heavy code; read shares, not absolute times",
+        "top_cumulative": sorted(rows, key=lambda r: r["cumulative_ms_per_request"], reverse=True)[:30],
+        "top_self": sorted(rows, key=lambda r: r["self_ms_per_request"], reverse=True)[:30],
+        "requests": requests,
+        "warm_wall_s": round(run_.result["warm_wall_s"], 3),
+        "statuses": run_.result["warm_statuses"],
+        "unexpected_answers": run_.result["warm_unexpected_answers"],
+    }
+
+
+def _short_path(file: str) -> str:
+    for marker in ("site-packages/", "/lib/python3.13/", str(REPO) + "/"):
+        if marker in file:
+            return file.split(marker, 1)[1]
+    return file
+
+
+# ---------------------------------------------------------------- deployed size
+
+
+def tree_mb(path: Path, *, skip_pycache: bool = True) -> float:
+    """Unzipped size in MB (10^6 bytes) of the files under path, without __pycache__ (sam build ships none)."""
+    total = 0
+    for item in path.rglob("*"):
+        if skip_pycache and "__pycache__" in item.parts:
+            continue
+        if item.is_file() and not item.is_symlink():
+            total += item.stat().st_size
+    return round(total / 1_000_000, 3)
+
+
+def top_packages(path: Path, count: int = 6) -> list[dict[str, Any]]:
+    sizes: list[dict[str, Any]] = []
+    for item in path.iterdir():
+        if item.name.endswith((".dist-info", ".data")) or item.name == "__pycache__":
+            continue
+        size = tree_mb(item) if item.is_dir() else round(item.stat().st_size / 1_000_000, 2)
+        sizes.append({"name": item.name, "mb": size})
+    return sorted(sizes, key=lambda s: s["mb"], reverse=True)[:count]
+
+
+def deployed_sizes(service_root: Path) -> dict[str, Any]:
+    make = os.environ.get("MAKE", "make")
+    build = subprocess.run([make, "build"], cwd=service_root, capture_output=True, text=True, check=False)
+    if build.returncode != 0:
+        raise ProbeFailed(f"make build failed:\n{build.stdout[-2000:]}\n{build.stderr[-2000:]}")
+    built = service_root / ".aws-sam" / "build"
+    function = tree_mb(built / "RevokeApiFunction")
+    dependencies = tree_mb(built / "DependenciesLayer")
+    shared = tree_mb(service_root / "layers" / "revoker")
+    sizes: dict[str, Any] = {
+        "service": {
+            "total": round(function + dependencies + shared, 2),
+            "RevokeApiFunction": function,
+            "DependenciesLayer": dependencies,
+            "layers/revoker (without __pycache__)": shared,
+            "largest_dependencies": top_packages(built / "DependenciesLayer" / "python"),
+        }
+    }
+    with tempfile.TemporaryDirectory(prefix="rcs-bench-size-") as tmp:
+        handler = (BENCH / "baseline" / "handler.py").stat().st_size / 1_000_000
+        with_boto3 = Path(tmp) / "with-boto3"
+        without_boto3 = Path(tmp) / "without-boto3"
+        vonage_only = Path(tmp) / "requirements-without-boto3.txt"
+        vonage_only.write_text(
+            "".join(
+                line + "\n"
+                for line in BASELINE_REQUIREMENTS.read_text().splitlines()
+                if line.strip() and not line.startswith("#") and not line.lower().startswith("boto3")
+            )
+        )
+        for target, requirements in ((with_boto3, BASELINE_REQUIREMENTS), (without_boto3, vonage_only)):
+            pip = subprocess.run(
+                [
+                    str(BASELINE_PYTHON),
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-compile",
+                    "--target",
+                    str(target),
+                    "--platform",
+                    "manylinux2014_aarch64",
+                    "--only-binary=:all:",
+                    "--python-version",
+                    "3.13",
+                    "--implementation",
+                    "cp",
+                    "-r",
+                    str(requirements),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if pip.returncode != 0:
+                raise ProbeFailed(f"pip install for the baseline's size failed:\n{pip.stderr[-2000:]}")
+        sizes["baseline"] = {
+            "total_with_boto3": round(tree_mb(with_boto3) + handler, 2),
+            "total_without_boto3": round(tree_mb(without_boto3) + handler, 2),
+            "largest_dependencies": top_packages(with_boto3),
+        }
+    return sizes
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
+
+
+def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    cold, warm = report["cold"], report["warm"]
+    base_cold = cold["baseline"]["wall_ms"]["median"]
+    same_cold = cold["service_same_job"]["wall_ms"]["median"]
+    base_rps = warm["baseline"]["rps"]
+    same_rps = warm["service_same_job"]["rps"]
+    same_p50 = warm["service_same_job"]["p50_ms"]
+    same_rss = cold["service_same_job"]["peak_rss_mb"]["median"]
+    return [
+        {
+            "target": f"cold median <= {TARGET_COLD_RATIO} x baseline",
+            "measured": f"{same_cold:.0f} ms vs {base_cold:.0f} ms = {same_cold / base_cold:.2f} x",
+            "pass": same_cold <= TARGET_COLD_RATIO * base_cold,
+        },
+        {
+            "target": f"warm rps >= {TARGET_RPS_RATIO:g} x baseline",
+            "measured": f"{same_rps:.0f} vs {base_rps:.0f} rps = {same_rps / base_rps:.1f} x",
+            "pass": same_rps >= TARGET_RPS_RATIO * base_rps,
+        },
+        {
+            "target": f"warm p50 < {TARGET_P50_MS:g} ms",
+            "measured": f"{same_p50:.2f} ms",
+            "pass": same_p50 < TARGET_P50_MS,
+        },
+        {
+            "target": f"peak RSS <= {TARGET_RSS_MB:g} MB",
+            "measured": f"{same_rss:.1f} MB",
+            "pass": same_rss <= TARGET_RSS_MB,
+        },
+    ]
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print("\n" + "=" * 100)
+    print(
+        f"rcs-revoker vs the official Vonage SDK  (Python {report['machine']['python']}, "
+        f"{report['machine']['cpus']} CPUs, {report['machine']['machine']})"
+    )
+    print("=" * 100)
+    print_cold(report)
+    print_warm(report)
+    print_comparison(report)
+    print_imports(report)
+    print_sizes(report)
+    print_profile(report)
+
+
+def print_cold(report: dict[str, Any]) -> None:
+    cold, labels = report["cold"], report["contestants"]
+    runs = report["settings"]["cold_runs"]
+    print(f"\nCOLD START: a new process per run, {runs} runs each, interleaved; medians (wall: min-max)")
+    header = (
+        f"{'':{WIDTH}} {'spawn->answer ms':>20} {'import ms':>10} {'1st call ms':>12} {'CPU ms':>8} {'peak RSS MB':>12}"
+    )
+    print(header)
+    print("-" * len(header))
+    for key, c in cold.items():
+        wall = f"{c['wall_ms']['median']:.0f} ({c['wall_ms']['min']:.0f}-{c['wall_ms']['max']:.0f})"
+        print(
+            f"{labels[key]['label']:{WIDTH}} {wall:>20} {c['import_ms']['median']:>10.0f} "
+            f"{c['first_invoke_ms']['median']:>12.1f} {c['cpu_ms']['median']:>8.0f} {c['peak_rss_mb']['median']:>12.1f}"
+        )
+    print(
+        "spawn->answer: measured by the parent, interpreter start-up included; import / 1st call / CPU (user+sys,"
+        " whole process) / peak RSS after the 1st request: measured in the child."
+    )
+
+
+def print_warm(report: dict[str, Any]) -> None:
+    warm, labels = report["warm"], report["contestants"]
+    requests = report["settings"]["warm_requests"]
+    print(f"\nWARM PATH: {requests} requests in one process after its first, each for a new message")
+    header = (
+        f"{'':{WIDTH}} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'CPU ms/req':>11} {'AWS calls/req':>14} "
+        f"{'PATCH/req':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for key, w in warm.items():
+        aws = "?" if w["aws_calls_per_request"] is None else f"{w['aws_calls_per_request']:g}"
+        print(
+            f"{labels[key]['label']:{WIDTH}} {w['p50_ms']:>8.2f} {w['p99_ms']:>8.2f} {w['rps']:>8.1f} "
+            f"{w['cpu_ms_per_request']:>11.2f} {aws:>14} {w['vonage_patches_per_request']:>10g}"
+        )
+    print(
+        "CPU ms/req: the function process's own CPU (waits on moto server and the simulator excluded); "
+        "AWS calls/req: requests that reached moto server."
+    )
+    for key, w in warm.items():
+        for note in labels[key]["notes"]:
+            print(f"note ({labels[key]['label']}): {note}")
+        others = {status: n for status, n in w["statuses"].items() if status != "202"}
+        if others:
+            print(
+                f"WARNING ({labels[key]['label']}): warm answers other than 202: {others}; first: "
+                f"{w['unexpected_answers'][:1]}"
+            )
+
+
+def print_comparison(report: dict[str, Any]) -> None:
+    cold, warm, labels = report["cold"], report["warm"], report["contestants"]
+    others = [key for key in cold if key != "baseline"]
+    base = cold["baseline"]["wall_ms"]["median"]
+    print(
+        "\nService vs baseline: cold start "
+        + ", ".join(f"{labels[k]['label']} {cold[k]['wall_ms']['median'] / base:.2f} x" for k in others)
+        + "; warm throughput "
+        + ", ".join(f"{labels[k]['label']} {warm[k]['rps'] / warm['baseline']['rps']:.1f} x" for k in others)
+    )
+    print("\nTargets (service, same job):")
+    for target in report["targets"]:
+        print(f"  {'PASS' if target['pass'] else 'FAIL'}  {target['target']:<36} {target['measured']}")
+    moto = report["moto_latency_ms"]
+    print(
+        f"\nmoto server's own latency per call (median of {moto['calls_each']}, p90): "
+        + ", ".join(
+            f"{name} {v['median']:.2f} ms (p90 {v['p90']:.2f})" for name, v in moto.items() if isinstance(v, dict)
+        )
+    )
+    print(
+        "TLS to the simulator: "
+        + "; ".join(f"{labels[k]['label']} {v}" for k, v in report["offline_stack"]["tls_verification"].items())
+    )
+    if report["offline_stack"]["template_notes"]:
+        print("Template notes: " + "; ".join(report["offline_stack"]["template_notes"]))
+
+
+def print_imports(report: dict[str, Any]) -> None:
+    labels = report["contestants"]
+    print("\nImport time (python -X importtime -c 'import handler'; the median of 3 runs):")
+    for key, breakdown in report["import_time"].items():
+        print(
+            f"  {labels[key]['label']}: handler {breakdown['handler_cumulative_ms']} ms cumulative "
+            f"({breakdown['modules_imported']} modules); by package (self ms): "
+            + ", ".join(f"{p['package']} {p['self_ms']:.0f}" for p in breakdown["top10_packages_self"])
+        )
+        for row in breakdown["top10_cumulative"]:
+            print(
+                f"      {row['cumulative_ms']:>8.1f} ms cum {row['self_ms']:>7.1f} self  {'  ' * row['depth']}"
+                f"{row['module']}"
+            )
+
+
+def print_profile(report: dict[str, Any]) -> None:
+    profile = report.get("profile")
+    if not profile:
+        return
+    print(
+        f"\ncProfile of {profile['requests']} warm requests of the service (same job), per request; "
+        f"{profile['file']} (statuses {profile['statuses']}):"
+    )
+    print("  by self time:")
+    for row in profile["top_self"][:12]:
+        print(f"    {row['self_ms_per_request']:>7.3f} ms self  {row['calls']:>7} calls  {row['function']}")
+    print("  by cumulative time:")
+    for row in profile["top_cumulative"][:20]:
+        print(f"    {row['cumulative_ms_per_request']:>7.3f} ms cum   {row['calls']:>7} calls  {row['function']}")
+
+
+def print_sizes(report: dict[str, Any]) -> None:
+    sizes = report["size_mb"]
+    if sizes is None:
+        print("\nDeployed size: skipped (--skip-size)")
+        return
+    service, baseline = sizes["service"], sizes["baseline"]
+    print(
+        f"\nDeployed size, unzipped MB: service {service['total']} (RevokeApiFunction "
+        f"{service['RevokeApiFunction']} + DependenciesLayer {service['DependenciesLayer']} + layers/revoker "
+        f"{service['layers/revoker (without __pycache__)']}); baseline {baseline['total_with_boto3']} with "
+        f"boto3, {baseline['total_without_boto3']} without (the runtime ships boto3)"
+    )
+    print(
+        "  largest: service "
+        + ", ".join(f"{p['name']} {p['mb']}" for p in service["largest_dependencies"])
+        + "; baseline "
+        + ", ".join(f"{p['name']} {p['mb']}" for p in baseline["largest_dependencies"])
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
