@@ -24,6 +24,8 @@ help:
 	@echo "make test     - set up and run every check: lint, types, unit, integration, template"
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
+	@echo "make bench    - cold start, warm path, memory, size: this service against the official Vonage SDK"
+	@echo "make bench-bulk - 1,000 revocations through the bulk path (API, queue, worker)"
 
 $(VENV)/.installed: requirements/dev.txt layers/dependencies/requirements.txt
 	test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
@@ -76,3 +78,9 @@ clean:
 .PHONY: bench
 bench: $(VENV)/.installed .venv-baseline/.installed
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# `make bench-bulk`: 1,000 revocations through POST /revocations, the queue and the worker, against the
+# Vonage simulator answering in 50 ms. Options: make bench-bulk BENCH_ARGS="--messages 200 --workers 1".
+.PHONY: bench-bulk
+bench-bulk: $(VENV)/.installed
+	$(PY) -m bench.bulk $(BENCH_ARGS)

@@ -113,6 +113,7 @@ def main() -> int:
         results.append(("api_get_revocation.json", _invoke(handler, "api_get_revocation.json", record_event), 200))
         batch_event = _load("api_get_batch.json")
         batch_event["path"] = f"/batches/{receipt['batch_id']}"
+        batch_event["pathParameters"] = {"batch_id": receipt["batch_id"]}
         results.append(("api_get_batch.json (this batch)", _invoke(handler, "api_get_batch.json", batch_event), 200))
 
         _banner("outcome events received by a subscriber of the bus")

@@ -22,9 +22,10 @@ import signal
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -119,6 +120,8 @@ class ReceivedRequest:
     claims: dict[str, Any] | None
     status: int | None
     checks_passed: bool = False
+    # When the request arrived (time.monotonic()): tells requests that overlapped from sequential ones.
+    received_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
