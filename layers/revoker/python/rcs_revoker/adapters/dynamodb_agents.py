@@ -1,7 +1,6 @@
 """The agents table: where each RCS agent was launched (DynamoDB GetItem, nothing else)."""
 
 import time
-from collections.abc import Callable
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -16,25 +15,25 @@ AGENT_CACHE_TTL_S: Final = 300
 
 
 class DynamoDbAgentDirectory:
-    def __init__(self, table_name: str, client_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(self, table_name: str) -> None:
         self._table_name = table_name
-        self._client_factory = client_factory or (lambda: aws_client("dynamodb"))
-        self._client: Any = None  # built on first use: most requests never name an agent
         self._cache: dict[str, tuple[float, AgentRecord]] = {}
 
     def find(self, agent_id: str) -> AgentRecord | None:
         cached = self._cache.get(agent_id)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        if self._client is None:
-            self._client = self._client_factory()
         try:
-            item = self._client.get_item(
-                TableName=self._table_name,
-                Key={"agent_id": {"S": agent_id}},
-                ProjectionExpression="#region, country",
-                ExpressionAttributeNames={"#region": "region"},
-            ).get("Item")
+            item = (
+                aws_client("dynamodb")
+                .get_item(
+                    TableName=self._table_name,
+                    Key={"agent_id": {"S": agent_id}},
+                    ProjectionExpression="#region, country",
+                    ExpressionAttributeNames={"#region": "region"},
+                )
+                .get("Item")
+            )
         except (ClientError, BotoCoreError) as error:
             raise DependencyUnavailable(f"DynamoDB did not answer for the agents table ({_code(error)}).") from None
         if item is None:

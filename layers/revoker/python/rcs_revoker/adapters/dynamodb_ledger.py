@@ -6,7 +6,6 @@ or repeated write from undoing a revocation: nothing turns `requested` back into
 """
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -68,16 +67,12 @@ class BatchSummary:
 
 
 class DynamoDbLedger:
-    def __init__(self, table_name: str, client_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(self, table_name: str) -> None:
         self._table_name = table_name
-        self._client_factory = client_factory or (lambda: aws_client("dynamodb"))
-        self._client: Any = None
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return aws_client("dynamodb")  # one per container, made on first use
 
     def mark_queued(self, message_uuid: str, batch_id: str) -> bool:
         """Records a message as queued in a batch; False when it was already requested (not queued again)."""

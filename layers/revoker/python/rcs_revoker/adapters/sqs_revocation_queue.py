@@ -2,7 +2,6 @@
 
 import json
 import time
-from collections.abc import Callable
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,16 +14,12 @@ SEND_ATTEMPTS: Final = 3
 
 
 class SqsRevocationQueue:
-    def __init__(self, queue_url: str, client_factory: Callable[[], Any] | None = None) -> None:
+    def __init__(self, queue_url: str) -> None:
         self._queue_url = queue_url
-        self._client_factory = client_factory or (lambda: aws_client("sqs"))
-        self._client: Any = None
 
     @property
     def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+        return aws_client("sqs")  # one per container, made on first use
 
     def send(self, messages: dict[str, dict[str, Any]]) -> dict[str, str]:
         """Sends `{id: body}` (at most ten); entries SQS refuses are sent again, twice. Returns the ids that
