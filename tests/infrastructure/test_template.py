@@ -291,21 +291,30 @@ def test_event_function_has_time_for_vonage_and_its_retries(template: dict[str, 
 def test_dependencies_layer_is_built_for_python313_arm64(template: dict[str, Any]) -> None:
     layer = template["Resources"]["DependenciesLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert layer["Metadata"]["BuildArchitecture"] == "arm64"
     properties = layer["Properties"]
     assert properties["ContentUri"] == "layers/dependencies/"
     assert (REPO_ROOT / properties["ContentUri"] / "requirements.txt").is_file()
+    # The Makefile target sam build runs fetches arm64 wheels for 3.13 and compiles the bytecode once.
+    makefile = (REPO_ROOT / properties["ContentUri"] / "Makefile").read_text()
+    assert "build-DependenciesLayer:" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--python-version 3.13" in makefile
+    assert "compileall" in makefile
     assert properties["CompatibleRuntimes"] == ["python3.13"]
     assert properties["CompatibleArchitectures"] == ["arm64"]
     assert properties["RetentionPolicy"] == "Delete"
 
 
-def test_revoker_layer_is_uploaded_as_is(template: dict[str, Any]) -> None:
+def test_revoker_layer_is_built_with_its_bytecode(template: dict[str, Any]) -> None:
     layer = template["Resources"]["RevokerLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
-    # No BuildMethod: the directory is zipped as it is, and must already have Lambda's python/ layout.
-    assert "BuildMethod" not in layer.get("Metadata", {})
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert "build-RevokerLayer:" in makefile
+    assert '"$(ARTIFACTS_DIR)/python"' in makefile  # Lambda adds /opt/python to sys.path
+    assert "compileall" in makefile
     properties = layer["Properties"]
     assert properties["ContentUri"] == "layers/revoker/"
     assert (REPO_ROOT / properties["ContentUri"] / "python" / "rcs_revoker" / "__init__.py").is_file()
