@@ -56,7 +56,7 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region $(AWS_REGION)
 
-test: lint typecheck template unit
+test: lint typecheck template build unit
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build --template template.yaml
