@@ -177,3 +177,12 @@ def test_bulk_settings_default_and_parse() -> None:
 def test_max_receive_count_must_be_a_positive_whole_number(value: str) -> None:
     with pytest.raises(ConfigurationError, match="MAX_RECEIVE_COUNT"):
         load_settings(env(MAX_RECEIVE_COUNT=value))
+
+
+@pytest.mark.parametrize(
+    "url", ["http://evil.example\\@127.0.0.1:8099", "http://user@127.0.0.1:8099", "http://a:b@localhost:1"]
+)
+def test_vonage_base_url_with_user_info_is_refused(url: str) -> None:
+    # urllib3 would connect to "evil.example" for the first one, where urlsplit sees 127.0.0.1.
+    with pytest.raises(ConfigurationError, match="VONAGE_API_BASE_URL"):
+        load_settings(env(VONAGE_API_BASE_URL=url))

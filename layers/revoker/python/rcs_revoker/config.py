@@ -85,6 +85,12 @@ def _vonage_api_base_url(environ: Mapping[str, str]) -> str | None:
     if not value:
         return None
     parts = urlsplit(value)
+    # No userinfo and no backslash: parsers disagree on such URLs ("http://a\\@127.0.0.1" is loopback to
+    # urlsplit, host "a" to urllib3), and the check must hold for the client that really connects.
+    if "@" in parts.netloc or "\\" in value:
+        raise ConfigurationError(
+            f"Environment variable VONAGE_API_BASE_URL is {value!r}; user info and backslashes are not allowed."
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ConfigurationError(
             f"Environment variable VONAGE_API_BASE_URL is {value!r}; expected a URL like http://127.0.0.1:8099."

@@ -7,6 +7,7 @@ again re-evaluates them: everything decided before calling Vonage (window, regio
 which may mean the caller named the wrong region and should be free to try another.
 """
 
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +20,8 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyKeyError,
     IdempotencyPersistenceLayerError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -50,19 +53,24 @@ class IdempotentRevocation:
             expires_after_seconds=int(RECORD_LIFETIME.total_seconds()),
         )
         self._revoke_once: Callable[..., dict[str, Any]] | None = None
+        self._lock = threading.Lock()
 
     def _idempotent(self) -> Callable[..., dict[str, Any]]:
         # Built on first use, not at cold start: the DynamoDB client is then made while the first request
         # needs it, and not at all where idempotency is switched off (POWERTOOLS_IDEMPOTENCY_DISABLED).
-        if self._revoke_once is None:
-            persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=aws_client("dynamodb"))
-            self._revoke_once = idempotent_function(
-                data_keyword_argument="message",
-                persistence_store=persistence,
-                config=self._config,
-                key_prefix=KEY_PREFIX,
-            )(self._revoke_and_store)
-        return self._revoke_once
+        with self._lock:  # the bulk worker's threads may all arrive here first at once
+            if self._revoke_once is None:
+                persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=aws_client("dynamodb"))
+                # Configured before any thread uses it: Powertools marks a store configured before it has
+                # set the key path and expiry, so concurrent first calls could see it half-done.
+                persistence.configure(self._config, None, KEY_PREFIX)
+                self._revoke_once = idempotent_function(
+                    data_keyword_argument="message",
+                    persistence_store=persistence,
+                    config=self._config,
+                    key_prefix=KEY_PREFIX,
+                )(self._revoke_and_store)
+            return self._revoke_once
 
     def revoke(
         self,
@@ -92,9 +100,9 @@ class IdempotentRevocation:
                 "Another request is revoking this message right now; ask again in a moment for its outcome.",
                 message_uuid=request.message_uuid,
             ) from None
-        except IdempotencyPersistenceLayerError:
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, IdempotencyKeyError):
             raise DependencyUnavailable(
-                "DynamoDB did not answer for the idempotency table.", message_uuid=request.message_uuid
+                "The idempotency table did not answer consistently; ask again.", message_uuid=request.message_uuid
             ) from None
         return _replay(stored, replayed=stored.get("attempt_id") != attempt_id)
 

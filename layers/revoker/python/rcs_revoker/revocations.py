@@ -13,7 +13,7 @@ from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
 
 RATE_LIMITED_DEFAULT_WAIT_S: Final = 30
-MAX_VISIBILITY_S: Final = 12 * 3600  # SQS's limit
+MAX_VISIBILITY_S: Final = 900  # a longer wait is Vonage's to impose again on the next receive
 
 
 class RetryableRevocationFailure(RuntimeError):
@@ -44,7 +44,8 @@ def revoke_from_queue(body: str, *, invocation: Invocation, receipt_handle: str)
         return revoke_from_event(detail, invocation=invocation)
     except VonageRateLimited as error:
         # Vonage asks us to slow down: the message waits out Retry-After (with jitter, so that a batch does
-        # not return all at once) instead of coming back at once and using up its receives.
+        # not return all at once) instead of coming back within seconds. Each receive still counts toward
+        # the redrive policy's maxReceiveCount.
         components = service()
         if components.queue is not None:
             wait = (error.retry_after_s or RATE_LIMITED_DEFAULT_WAIT_S) + random.randint(0, 5)  # noqa: S311

@@ -20,25 +20,23 @@ class VonageJwtSigner:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self._signed_for: VonageCredentials | None = None
+        # (token, expires at, credentials it was signed with), replaced as one: the bulk worker's threads
+        # read it concurrently, and must never see a new expiry beside an old token.
+        self._current: tuple[str, float, VonageCredentials] | None = None
 
     def token_for(self, credentials: VonageCredentials) -> str:
         now = self._clock()
-        if (
-            self._token is None
-            or self._signed_for is not credentials
-            or now >= self._expires_at - RENEW_BEFORE_EXPIRY_S
-        ):
-            issued_at = int(now)
-            self._expires_at = issued_at + TOKEN_LIFETIME_S
-            claims = {
-                "application_id": credentials.application_id,
-                "iat": issued_at,
-                "exp": int(self._expires_at),
-                "jti": str(uuid.uuid4()),
-            }
-            self._token = jwt.encode(claims, credentials.private_key, algorithm="RS256")
-            self._signed_for = credentials
-        return self._token
+        current = self._current
+        if current is not None and current[2] is credentials and now < current[1] - RENEW_BEFORE_EXPIRY_S:
+            return current[0]
+        issued_at = int(now)
+        expires_at = issued_at + TOKEN_LIFETIME_S
+        claims = {
+            "application_id": credentials.application_id,
+            "iat": issued_at,
+            "exp": expires_at,
+            "jti": str(uuid.uuid4()),
+        }
+        token = jwt.encode(claims, credentials.private_key, algorithm="RS256")
+        self._current = (token, float(expires_at), credentials)
+        return token

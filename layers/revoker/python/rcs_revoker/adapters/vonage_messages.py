@@ -100,7 +100,7 @@ class VonageMessagesClient:
         started = time.perf_counter()
         try:
             response = self._send(url, self._credentials.get(), deadline)
-            if response.status == 401:
+            if response.status == 401 and deadline - time.monotonic() >= self._policy.min_attempt_s:
                 # The secret may have been rotated since we cached it: read it again, once.
                 logger.warning("Vonage rejected the JWT; re-reading the credentials secret once")
                 response = self._send(url, self._credentials.get(force_refresh=True), deadline)
@@ -162,9 +162,12 @@ class VonageMessagesClient:
         remaining = deadline - time.monotonic()
         if remaining < self._policy.min_attempt_s:
             raise VonageTimeout("No time was left to call Vonage before this function's deadline.")
+        # `total` too: connect and read together stay within the time left. (A server that dribbles bytes
+        # can still stretch a read: urllib3 times each socket read, not the whole answer.)
         return urllib3.Timeout(
             connect=min(self._policy.connect_timeout_s, remaining),
             read=min(self._policy.read_timeout_s, remaining),
+            total=remaining,
         )
 
 
