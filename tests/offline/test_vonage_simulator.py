@@ -343,9 +343,11 @@ def test_additional_properties_are_allowed_because_the_schema_allows_them(client
 
 
 def test_contract_copy_is_verbatim() -> None:
-    shared = Path("/work/shared/contracts/vonage-messages-update.yaml")
+    # The team's shared/ folder sits beside the repository in the workspace and in CI; a clone elsewhere
+    # has only the copy.
+    shared = Path(__file__).resolve().parents[3] / "shared" / "contracts" / "vonage-messages-update.yaml"
     if not shared.exists():
-        pytest.skip("the shared contract is only present in the workspace")
+        pytest.skip("no shared/ folder beside this clone to compare the copy with")
     assert CONTRACT_PATH.read_bytes() == shared.read_bytes()
 
 
