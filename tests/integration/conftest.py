@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from offline.aws_fault_proxy import AwsFaultProxy
 from offline.aws_seed import (
     create_event_bus,
     create_revocation_queue,
@@ -58,11 +59,19 @@ def simulator(keys: KeyPair) -> Iterator[VonageSimulator]:
         yield sim
 
 
+@pytest.fixture(scope="session")
+def aws_faults(moto_server: MotoServer) -> Iterator[AwsFaultProxy]:
+    """A proxy in front of moto server through which the functions reach AWS; tests arm faults on it."""
+    with AwsFaultProxy(moto_server.endpoint_url) as proxy:
+        yield proxy
+
+
 @pytest.fixture(scope="session", autouse=True)
-def aws_sdk_env(moto_server: MotoServer) -> Iterator[None]:
-    """boto3 pointed at moto through the standard SDK settings, as a deployed function would be configured."""
+def aws_sdk_env(aws_faults: AwsFaultProxy) -> Iterator[None]:
+    """boto3 pointed at moto (through the fault proxy) by the standard SDK settings, as a deployed function
+    would be configured."""
     values = {
-        "AWS_ENDPOINT_URL": moto_server.endpoint_url,
+        "AWS_ENDPOINT_URL": aws_faults.endpoint_url,
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -91,6 +100,7 @@ class Stack:
     outcomes_queue_url: str
     revocation_queue_url: str
     dead_letter_queue_url: str
+    aws: AwsFaultProxy
     log_stream: io.StringIO = field(default_factory=io.StringIO)
 
     def outcome_events(self) -> list[dict[str, Any]]:
@@ -135,9 +145,14 @@ class Stack:
 
 @pytest.fixture
 def stack(
-    moto_server: MotoServer, simulator: VonageSimulator, keys: KeyPair, monkeypatch: pytest.MonkeyPatch
+    moto_server: MotoServer,
+    simulator: VonageSimulator,
+    aws_faults: AwsFaultProxy,
+    keys: KeyPair,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Stack]:
     """A clean account and a clean simulator for each test, seeded as a deployed stack would be."""
+    aws_faults.clear()
     moto_server.reset()
     simulator.reset()
     simulator.rotate_key(keys.public_pem)  # a test may have rotated it
@@ -162,10 +177,11 @@ def stack(
     monkeypatch.delenv("DEFAULT_REGION", raising=False)
     settings.cache_clear()
     service.cache_clear()
-    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url, queue_url, dlq_url)
+    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url, queue_url, dlq_url, aws_faults)
     # The service's one Logger writes JSON lines to stdout; point it at a buffer the test can read.
     previous = logger.registered_handler.setStream(test_stack.log_stream)  # type: ignore[attr-defined]
     yield test_stack
+    aws_faults.clear()
     logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
     settings.cache_clear()
     service.cache_clear()

@@ -1,0 +1,118 @@
+"""AWS failing under the service: Secrets Manager and DynamoDB unavailable or throttling, through a real
+proxy in front of moto server. Each request ends accepted, rejected with a reason, or retried: never lost,
+never a second PATCH."""
+
+import uuid
+
+import pytest
+
+from offline.aws_seed import put_agent
+from rcs_revoker.revocations import RetryableRevocationFailure
+from tests.conftest import api_event, eventbridge_event
+from tests.integration.conftest import AGENTS_TABLE, LEDGER_TABLE, Stack, body_of
+
+
+def message() -> str:
+    return str(uuid.uuid4())
+
+
+def test_secrets_manager_down_is_a_503_and_vonage_is_not_called(stack: Stack) -> None:
+    stack.aws.fail("secretsmanager.GetSecretValue")
+
+    response = stack.invoke_api(api_event(message(), {"region": "eu"}))
+
+    assert response["statusCode"] == 503
+    assert body_of(response)["type"] == "urn:rcs-revoker:problem:dependency-unavailable"
+    assert "Secrets Manager" in body_of(response)["detail"]
+    assert stack.vonage.requests == []
+
+
+def test_brief_secrets_manager_throttling_is_absorbed_by_the_sdk_retries(stack: Stack) -> None:
+    stack.aws.throttle("secretsmanager.GetSecretValue", times=2)
+
+    response = stack.invoke_api(api_event(message(), {"region": "eu"}))
+
+    assert response["statusCode"] == 202
+    assert stack.aws.failed_calls == ["secretsmanager.GetSecretValue"] * 2
+
+
+def test_secrets_manager_down_fails_an_event_so_that_lambda_retries_it(stack: Stack) -> None:
+    stack.aws.fail("secretsmanager.GetSecretValue")
+    event = eventbridge_event({"message_uuid": message(), "region": "eu"})
+
+    with pytest.raises(RetryableRevocationFailure, match="dependency-unavailable"):
+        stack.invoke_event(event)
+    assert stack.outcome_events() == []
+
+    stack.aws.clear()
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+
+
+def test_the_idempotency_table_down_is_a_503_without_a_patch(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.PutItem", matching="rcs-idempotency")
+    uuid_ = message()
+
+    response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
+
+    assert response["statusCode"] == 503
+    assert "idempotency table" in body_of(response)["detail"]
+    assert stack.vonage.patches_for(uuid_) == 0
+
+
+def test_the_idempotency_table_down_fails_an_event_and_the_retry_revokes_once(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.PutItem", matching="rcs-idempotency")
+    uuid_ = message()
+    event = eventbridge_event({"message_uuid": uuid_, "region": "eu"})
+
+    with pytest.raises(RetryableRevocationFailure, match="dependency-unavailable"):
+        stack.invoke_event(event)
+
+    stack.aws.clear()
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+    assert stack.vonage.patches_for(uuid_) == 1
+
+
+def test_the_agents_table_throttling_is_a_503(stack: Stack) -> None:
+    put_agent(stack.moto.endpoint_url, AGENTS_TABLE, "acme", region="ap")
+    stack.aws.throttle("DynamoDB_20120810.GetItem", matching=AGENTS_TABLE)
+
+    response = stack.invoke_api(api_event(message(), {"agent_id": "acme"}))
+
+    assert response["statusCode"] == 503
+    assert "agents table" in body_of(response)["detail"]
+    assert stack.vonage.requests == []
+
+
+def test_the_ledger_down_does_not_fail_an_api_answer(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=LEDGER_TABLE)
+
+    response = stack.invoke_api(api_event(message(), {"region": "eu"}))
+
+    assert response["statusCode"] == 202
+    assert any(r["message"] == "ledger not written" for r in stack.log_records)
+
+
+def test_the_ledger_down_retries_an_event_without_a_second_patch(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=LEDGER_TABLE)
+    uuid_ = message()
+    event = eventbridge_event({"message_uuid": uuid_, "region": "eu"})
+
+    with pytest.raises(RetryableRevocationFailure, match="outcome-not-recorded"):
+        stack.invoke_event(event)
+
+    stack.aws.clear()
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+    assert stack.vonage.patches_for(uuid_) == 1  # the retry replayed the stored outcome
+
+
+def test_brief_sqs_throttling_still_queues_every_item(stack: Stack) -> None:
+    stack.aws.throttle("AmazonSQS.SendMessageBatch", times=2)
+    event = api_event("unused", {"region": "eu", "messages": [{"message_uuid": message()} for _ in range(15)]})
+    event["resource"] = "/revocations"
+    event["path"] = "/revocations"
+
+    response = stack.invoke_api(event)
+
+    assert response["statusCode"] == 202
+    assert body_of(response)["accepted"] == 15
+    assert stack.aws.failed_calls == ["AmazonSQS.SendMessageBatch"] * 2
