@@ -28,7 +28,7 @@ service()  # cold start: validate the configuration and build the clients once
 
 def settle(record: SQSRecord, lambda_context: LambdaContext) -> None:
     """Revokes one queued message; raises (so the record returns to the queue) on a transient failure."""
-    receives = int(record.attributes.approximate_receive_count or 1)
+    receives = int(record.raw_event.get("attributes", {}).get("ApproximateReceiveCount") or 1)
     invocation = Invocation.from_lambda(
         "sqs", record.message_id, lambda_context, final_attempt=receives >= service().settings.max_receive_count
     )
