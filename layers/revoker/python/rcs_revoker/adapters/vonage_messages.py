@@ -1,6 +1,7 @@
 """The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool."""
 
 import json
+import math
 import platform
 import time
 from dataclasses import dataclass
@@ -209,10 +210,10 @@ def _interpret(response: urllib3.BaseHTTPResponse, message_uuid: str, region: Re
         title, detail = _vonage_problem(response)
         raise VonageUnprocessable(title or "Vonage could not process the revocation", detail or "")
     if status == 429:
-        retry_after = response.headers.get("Retry-After", "")
+        wait = _retry_after(Retry(), response)  # seconds, or an HTTP date turned into seconds
         raise VonageRateLimited(
             "Vonage is rate-limiting revocations; try again later.",
-            retry_after_s=int(retry_after) if retry_after.isdigit() else None,
+            retry_after_s=math.ceil(wait) if wait is not None else None,
         )
     if status >= 500:
         raise VonageUnavailable(f"Vonage answered {status}, after retries.")
