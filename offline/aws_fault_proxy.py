@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urlsplit
 
 import urllib3
 
@@ -117,11 +116,13 @@ class AwsFaultProxy:
             self._answer(request, fault.status, {"Content-Type": "application/x-amz-json-1.0"}, payload.encode())
             return
         headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
-        path = urlsplit(request.path).path + (
-            f"?{urlsplit(request.path).query}" if urlsplit(request.path).query else ""
-        )
         upstream = self._http.request(
-            request.command, self._upstream + path, body=body, headers=headers, redirect=False, preload_content=True
+            # request.path is the path with its query, as the client sent it.
+            request.command,
+            self._upstream + request.path,
+            body=body,
+            headers=headers,
+            redirect=False,
         )
         passed = {
             name: value

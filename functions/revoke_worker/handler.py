@@ -3,13 +3,14 @@ only the failed ones back, so that only those return to the queue (ReportBatchIt
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Final
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE
 from rcs_revoker.bootstrap import service
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.invocation import Invocation
@@ -18,7 +19,6 @@ from rcs_revoker.revocations import RetryableRevocationFailure, revoke_from_queu
 
 # As many threads as records in an SQS batch: the PATCHes of a batch run side by side over the pooled
 # connections instead of ten round-trips one after another.
-SQS_BATCH_SIZE: Final = 10
 _pool = ThreadPoolExecutor(max_workers=SQS_BATCH_SIZE, thread_name_prefix="revoke")
 # A batch whose every record failed is reported like any partial failure, not raised: the records return to
 # the queue either way, and the function's Errors alarm stays for faults of the function itself.

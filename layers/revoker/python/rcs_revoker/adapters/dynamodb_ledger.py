@@ -21,6 +21,9 @@ RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(days=3)
 BATCH_INDEX: Final = "batch_id-index"
 STATES: Final = ("queued", "requested", "rejected", "failed")
 _NOT_REQUESTED: Final = "attribute_not_exists(message_uuid) OR #state <> :requested"
+# Part of every write: when the record was made and last changed, and when TTL removes it (:now and
+# :expires are supplied by _update).
+_STAMPS: Final = "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +81,26 @@ class DynamoDbLedger:
         """Records a message as queued in a batch; False when it was already requested (not queued again)."""
         return self._update(
             message_uuid,
-            "SET #state = :queued, batch_id = :batch, attempts = if_not_exists(attempts, :zero), "
-            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires "
+            f"SET #state = :queued, batch_id = :batch, attempts = if_not_exists(attempts, :zero), {_STAMPS} "
             "REMOVE last_error",
             {":queued": {"S": "queued"}, ":batch": {"S": batch_id}, ":zero": {"N": "0"}},
         )
 
     def mark_requested(self, message_uuid: str, region: str, vonage_request_id: str | None) -> None:
         # No condition: `requested` is the state every other one may end in.
-        values: dict[str, Any] = {":requested": {"S": "requested"}, ":region": {"S": region}, ":one": {"N": "1"}}
+        values: dict[str, Any] = {
+            ":requested": {"S": "requested"},
+            ":region": {"S": region},
+            ":zero": {"N": "0"},
+            ":one": {"N": "1"},
+        }
         expression = (
-            "SET #state = :requested, #region = :region, attempts = if_not_exists(attempts, :zero) + :one, "
-            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires "
+            f"SET #state = :requested, #region = :region, attempts = if_not_exists(attempts, :zero) + :one, {_STAMPS}"
         )
-        values[":zero"] = {"N": "0"}
         if vonage_request_id:
-            expression += ", vonage_request_id = :request_id "
+            expression += ", vonage_request_id = :request_id"
             values[":request_id"] = {"S": vonage_request_id}
-        self._update(message_uuid, expression + "REMOVE last_error", values, condition=None)
+        self._update(message_uuid, expression + " REMOVE last_error", values, condition=None)
 
     def mark_rejected(self, message_uuid: str, region: str | None, error: str) -> None:
         self._mark_ended(message_uuid, "rejected", region, error)
@@ -108,8 +113,7 @@ class DynamoDbLedger:
             return
         self._update(
             message_uuid,
-            "SET attempts = if_not_exists(attempts, :zero) + :one, last_error = :error, "
-            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires, "
+            f"SET attempts = if_not_exists(attempts, :zero) + :one, last_error = :error, {_STAMPS}, "
             "#state = if_not_exists(#state, :queued)",
             {":zero": {"N": "0"}, ":one": {"N": "1"}, ":error": {"S": error}, ":queued": {"S": "queued"}},
         )
@@ -157,8 +161,7 @@ class DynamoDbLedger:
             ":one": {"N": "1"},
         }
         expression = (
-            "SET #state = :state, last_error = :error, attempts = if_not_exists(attempts, :zero) + :one, "
-            "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires"
+            f"SET #state = :state, last_error = :error, attempts = if_not_exists(attempts, :zero) + :one, {_STAMPS}"
         )
         if region:
             expression += ", #region = :region"
