@@ -9,6 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+SECURITY_VENV := .venv-security
 export AWS_REGION ?= eu-west-1
 export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export SAM_CLI_TELEMETRY := 0
@@ -17,11 +18,12 @@ export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 # sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
 export PYENV_VERSION ?= 3.13.0:3.11.7
 
-.PHONY: help setup run test lint typecheck unit template build deploy clean
+.PHONY: help setup run test lint typecheck unit template build security checkov audit deploy clean
 
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
-	@echo "make test     - set up and run every check: lint, types, unit, integration, template"
+	@echo "make test     - set up and run every check: lint, types, template, build, security, unit, integration, load"
+	@echo "make security - checkov over the template (as written and as SAM transforms it), pip-audit of the dependencies"
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
 	@echo "make bench    - cold start, warm path, memory, size: this service against the official Vonage SDK"
@@ -37,7 +39,12 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	touch $@
 
-setup: $(VENV)/.installed $(SAM_VENV)/.installed
+$(SECURITY_VENV)/.installed: requirements/security.txt
+	test -x $(SECURITY_VENV)/bin/python || $(PYTHON_BOOTSTRAP) -m venv $(SECURITY_VENV)
+	$(SECURITY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/security.txt
+	touch $@
+
+setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SECURITY_VENV)/.installed
 
 run: $(VENV)/.installed
 	$(PY) -m offline.demo
@@ -56,7 +63,24 @@ template: $(VENV)/.installed $(SAM_VENV)/.installed
 	$(VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region $(AWS_REGION)
 
-test: lint typecheck template build unit
+test: lint typecheck template build security unit
+
+# checkov: each check that does not apply is skipped in template.yaml, on its resource, with the reason.
+# The second scan covers what SAM generates (roles, the API's stage and methods). Generated resources carry no
+# Metadata, so the stage SAM makes from RevocationApi cannot hold its skip: CKV_AWS_120 (caching) is skipped
+# here, for the reason written on RevocationApi. --skip-download: offline, no Prisma Cloud account involved.
+CHECKOV := $(SECURITY_VENV)/bin/checkov --framework cloudformation --compact --quiet --skip-download
+checkov: $(SECURITY_VENV)/.installed $(SAM_VENV)/.installed
+	$(CHECKOV) --file template.yaml
+	mkdir -p .aws-sam
+	$(SAM_VENV)/bin/python offline/sam_translate.py template.yaml > .aws-sam/translated-template.json
+	$(CHECKOV) --file .aws-sam/translated-template.json --skip-check CKV_AWS_120
+
+# pip-audit of the deployed layer (needs `make build`) and of .venv: see tools/audit_dependencies.py.
+audit: $(SECURITY_VENV)/.installed $(VENV)/.installed
+	$(SECURITY_VENV)/bin/python tools/audit_dependencies.py $(SECURITY_VENV)/bin/pip-audit $(PY)
+
+security: checkov audit
 
 build: $(SAM_VENV)/.installed
 	$(SAM) build --template template.yaml
@@ -65,7 +89,7 @@ deploy: build
 	$(SAM) deploy --guided
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(SECURITY_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
 # `make bench`: this service against a function that uses the official Vonage Python SDK (bench/baseline, in
 # its own virtual environment .venv-baseline), cold start, warm path, memory and size, in one run; the table is

@@ -8,6 +8,7 @@ explicit CA file). The certificate is self-signed, valid for one day, for ``127.
 
 import datetime
 import ipaddress
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography import x509
@@ -19,8 +20,21 @@ CERT_FILE_NAME = "simulator-cert.pem"
 KEY_FILE_NAME = "simulator-key.pem"
 
 
-def generate_self_signed_cert(directory: Path | str) -> tuple[Path, Path]:
+LOOPBACK_NAMES = ("127.0.0.1", "::1", "localhost")
+
+
+def _subject_alternative_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def generate_self_signed_cert(directory: Path | str, *, names: Sequence[str] = LOOPBACK_NAMES) -> tuple[Path, Path]:
     """Writes a fresh certificate and its private key into ``directory``; returns (cert_path, key_path).
+
+    ``names`` are the hosts the certificate is valid for (IP addresses or DNS names); tests of hostname
+    verification give it fewer.
 
     The extensions are those Python 3.13's strict X.509 verification (``VERIFY_X509_STRICT``, on in
     ``ssl.create_default_context``) insists on: key identifiers, key usage, and the names as SANs.
@@ -40,13 +54,7 @@ def generate_self_signed_cert(directory: Path | str) -> tuple[Path, Path]:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    x509.IPAddress(ipaddress.ip_address("::1")),
-                    x509.DNSName("localhost"),
-                ]
-            ),
+            x509.SubjectAlternativeName([_subject_alternative_name(host) for host in names]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -10,9 +10,7 @@ made with the SAM CLI's environment (.venv-sam).
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from rcs_revoker.adapters.eventbridge_outcomes import (
     OUTCOME_SOURCE,
     REJECTED_DETAIL_TYPE,
 )
+from tests.infrastructure.conftest import as_list, strings_in
 
 REPO_ROOT = DEFAULT_TEMPLATE.parent
 SERVICE_TAG = ("service", "rcs-revoker")
@@ -127,51 +126,6 @@ SECRET_NAME = re.compile(r"PRIVATE_KEY|PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|CRED
 REFERENCE_SUFFIX = re.compile(r"_(ID|NAME|ARN)$")
 
 
-@pytest.fixture(scope="module")
-def template() -> dict[str, Any]:
-    return load_template()
-
-
-# SAM's own translation of template.yaml into plain CloudFormation. Local code paths become S3 URIs (what
-# sam package would do); managed policies are not looked up (no AWS call).
-_TRANSLATE = """
-import json, sys
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
-class NoManagedPolicies:
-    def load(self):
-        return {}
-
-with open(sys.argv[1], encoding="utf-8") as stream:
-    document = yaml_parse(stream.read())
-for resource in document["Resources"].values():
-    properties = resource.get("Properties", {})
-    for key in ("CodeUri", "ContentUri"):
-        if isinstance(properties.get(key), str):
-            properties[key] = "s3://bucket/" + properties[key]
-json.dump(transform(document, {"VonageSecretName": "vonage"}, NoManagedPolicies()), sys.stdout)
-"""
-
-
-@pytest.fixture(scope="module")
-def translated() -> dict[str, Any]:
-    sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
-    if not sam_python.exists():
-        pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
-    result = subprocess.run(
-        [str(sam_python), "-c", _TRANSLATE, str(DEFAULT_TEMPLATE)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
-    )
-    assert result.returncode == 0, result.stderr
-    document: dict[str, Any] = json.loads(result.stdout)
-    return document
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -219,21 +173,6 @@ def sub_string(value: Any) -> str:
     text = sub[0] if isinstance(sub, list) else sub
     assert isinstance(text, str)
     return text
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def strings_in(value: Any) -> list[str]:
-    """Every string inside a value, intrinsic functions included (for the '*' checks)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for key, item in value.items() for text in [key, *strings_in(item)]]
-    if isinstance(value, list):
-        return [text for item in value for text in strings_in(item)]
-    return []
 
 
 def tags_of(resource_type: str, properties: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """Unit tests for load_settings: the environment into Settings, or a ConfigurationError naming the variable."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from rcs_revoker.config import ConfigurationError, Settings, load_settings
@@ -186,3 +189,50 @@ def test_vonage_base_url_with_user_info_is_refused(url: str) -> None:
     # urllib3 would connect to "evil.example" for the first one, where urlsplit sees 127.0.0.1.
     with pytest.raises(ConfigurationError, match="VONAGE_API_BASE_URL"):
         load_settings(env(VONAGE_API_BASE_URL=url))
+
+
+class RecordingEnvironment(dict[str, str]):
+    """An environment that remembers every variable the service asked for."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.asked: set[str] = set()
+
+    def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        self.asked.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> str:
+        self.asked.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.asked.add(str(key))
+        return super().__contains__(key)
+
+
+def test_configuration_reads_only_its_documented_variables() -> None:
+    # Nothing read from the environment can switch TLS verification off or carry a secret: the list is fixed.
+    environment = RecordingEnvironment(env())
+    load_settings(environment)
+    assert environment.asked == {
+        "VONAGE_SECRET_ID",
+        "AGENTS_TABLE_NAME",
+        "IDEMPOTENCY_TABLE_NAME",
+        "LEDGER_TABLE_NAME",
+        "EVENT_BUS_NAME",
+        "DEFAULT_REGION",
+        "REVOCATION_QUEUE_URL",
+        "MAX_RECEIVE_COUNT",
+        "VONAGE_API_BASE_URL",
+    }
+
+
+def test_only_the_configuration_reads_the_environment() -> None:
+    # One place parses the environment: no module can grow its own switch (for TLS, say) unnoticed.
+    sources = [*Path("layers/revoker/python/rcs_revoker").rglob("*.py"), *Path("functions").rglob("*.py")]
+    readers = {str(path) for path in sources if re.search(r"os\.environ|getenv\(", path.read_text(encoding="utf-8"))}
+    assert readers == {
+        "layers/revoker/python/rcs_revoker/config.py",
+        "layers/revoker/python/rcs_revoker/observability.py",  # Powertools' service name and metrics namespace
+    }

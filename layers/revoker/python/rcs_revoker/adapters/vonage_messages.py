@@ -3,6 +3,7 @@
 import json
 import math
 import platform
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -133,6 +134,10 @@ class VonageMessagesClient:
                     preload_content=True,
                 )
             except HTTPError as error:
+                if (refused := _certificate_refused(error)) is not None:
+                    # Not retried: the same certificate fails the same way a second later. (Still transient
+                    # for the event and queue paths, whose later retries may find it fixed.)
+                    raise VonageUnavailable(f"Vonage's TLS certificate failed verification: {refused}.") from None
                 retry = _next_or_raise(retry, url, error)
                 wait = retry.get_backoff_time()
                 failure: HTTPError | urllib3.BaseHTTPResponse = error
@@ -184,6 +189,17 @@ def _next_or_raise(retry: Retry, url: str, error: HTTPError) -> Retry:
         return retry.increment("PATCH", url, error=error)
     except (MaxRetryError, HTTPError):
         raise _as_revocation_error(error) from None
+
+
+def _certificate_refused(error: BaseException) -> str | None:
+    """OpenSSL's reason when ``error`` comes from a certificate that failed verification, else None."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or "unverified certificate").rstrip(".")
+        nested = [arg for arg in seen.args if isinstance(arg, BaseException)]
+        seen = seen.__cause__ or (nested[0] if nested else None)
+    return None
 
 
 def _as_revocation_error(error: HTTPError) -> RevocationError:

@@ -1,0 +1,36 @@
+"""Prints template.yaml as CloudFormation sees it after the SAM transform, as JSON.
+
+Runs under the SAM CLI's own environment (.venv-sam), which has samtranslator:
+    .venv-sam/bin/python offline/sam_translate.py template.yaml > translated.json
+The template tests check what SAM generates (roles, policies, the API's methods), and checkov scans the
+result as well as the template: SAM-generated resources (the API stage, roles) exist only after the transform.
+"""
+
+import json
+import sys
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+
+class NoManagedPolicies:
+    """SAM asks IAM for managed policy ARNs by name; the template names them by ARN, so nothing is looked up."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def main(template_path: str) -> None:
+    with open(template_path, encoding="utf-8") as stream:
+        document = yaml_parse(stream.read())
+    # The transform wants code in S3, as `sam package` leaves it; the local paths are only placeholders here.
+    for resource in document["Resources"].values():
+        properties = resource.get("Properties", {})
+        for key in ("CodeUri", "ContentUri"):
+            if isinstance(properties.get(key), str):
+                properties[key] = "s3://bucket/" + properties[key]
+    json.dump(transform(document, {"VonageSecretName": "vonage"}, NoManagedPolicies()), sys.stdout, indent=1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,53 @@
+"""Fixtures of the template tests: template.yaml as written, and as SAM translates it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from typing import Any
+
+import pytest
+
+from offline.cfn_template import DEFAULT_TEMPLATE, load_template
+
+REPO_ROOT = DEFAULT_TEMPLATE.parent
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return load_template()
+
+
+@pytest.fixture(scope="module")
+def translated() -> dict[str, Any]:
+    """SAM's own translation of template.yaml into plain CloudFormation (offline/sam_translate.py)."""
+    sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
+    if not sam_python.exists():
+        pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
+    result = subprocess.run(
+        [str(sam_python), str(REPO_ROOT / "offline" / "sam_translate.py"), str(DEFAULT_TEMPLATE)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = json.loads(result.stdout)
+    return document
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a value, intrinsic functions included (for the '*' checks)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [key, *strings_in(item)]]
+    if isinstance(value, list):
+        return [text for item in value for text in strings_in(item)]
+    return []
