@@ -46,7 +46,14 @@ bodies = st.one_of(
     st.none(),
     hostile_text,
     json_values.map(json.dumps),
-    st.binary(max_size=200).map(lambda raw: base64.b64encode(raw).decode()),
+    st.binary(max_size=200).map(lambda raw: base64.b64encode(raw).decode()),  # invalid UTF-8 once decoded
+    st.sampled_from(
+        [
+            "[" * 100_000 + "]" * 100_000,  # deeper than any JSON parser's recursion limit
+            json.dumps({"messages": [{"message_uuid": "x"}] * 50_000}),  # over the body limit
+            "\ud800",  # a lone surrogate
+        ]
+    ),
 )
 
 
