@@ -140,3 +140,14 @@ def test_no_secret_reaches_logs_metrics_or_answers(stack: Stack, capsys: pytest.
         assert token not in output
         assert token.split(".")[2] not in output  # not even the signature
     assert "Bearer" not in output
+
+
+def test_a_secrets_manager_failure_is_not_counted_as_vonages(stack: Stack, capsys: pytest.CaptureFixture[str]) -> None:
+    stack.aws.fail("secretsmanager.GetSecretValue")
+
+    stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))
+
+    metrics = emf_metrics(capsys.readouterr().out)
+    assert metrics["Rejected.dependency-unavailable"] == [1.0]
+    assert "VonageErrors" not in metrics
+    assert "VonageLatency" not in metrics

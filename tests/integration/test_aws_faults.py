@@ -2,6 +2,7 @@
 proxy in front of moto server. Each request ends accepted, rejected with a reason, or retried: never lost,
 never a second PATCH."""
 
+import time
 import uuid
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from offline.aws_seed import put_agent
 from rcs_revoker.revocations import RetryableRevocationFailure
 from tests.conftest import api_event, eventbridge_event
-from tests.integration.conftest import AGENTS_TABLE, LEDGER_TABLE, Stack, body_of
+from tests.integration.conftest import AGENTS_TABLE, LEDGER_TABLE, Stack, body_of, header
 
 
 def message() -> str:
@@ -116,3 +117,40 @@ def test_brief_sqs_throttling_still_queues_every_item(stack: Stack) -> None:
     assert response["statusCode"] == 202
     assert body_of(response)["accepted"] == 15
     assert stack.aws.failed_calls == ["AmazonSQS.SendMessageBatch"] * 2
+
+
+# Every AWS dependency of a revocation, unavailable (503) or throttling without end: the documented answer,
+# within the time the function has, and never more than one PATCH. (Throttling is retried by the SDK, three
+# attempts in all, standard mode, so it ends quickly too.)
+DEPENDENCIES = {
+    # name: (X-Amz-Target, what the body names, the API's answer, what the problem detail names)
+    "secret": ("secretsmanager.GetSecretValue", "", 503, "Secrets Manager"),
+    "agents table": ("DynamoDB_20120810.GetItem", AGENTS_TABLE, 503, "agents table"),
+    "idempotency table": ("DynamoDB_20120810.PutItem", "rcs-idempotency", 503, "idempotency table"),
+    "ledger": ("DynamoDB_20120810.UpdateItem", LEDGER_TABLE, 202, None),  # the revocation stands; logged
+}
+
+
+@pytest.mark.parametrize("mode", ["unavailable", "throttled"])
+@pytest.mark.parametrize("dependency", sorted(DEPENDENCIES))
+def test_every_dependency_fault_has_its_documented_answer_in_time(stack: Stack, dependency: str, mode: str) -> None:
+    target, matching, status, named = DEPENDENCIES[dependency]
+    put_agent(stack.moto.endpoint_url, AGENTS_TABLE, "acme", region="eu")
+    if mode == "unavailable":
+        stack.aws.fail(target, matching=matching)
+    else:
+        stack.aws.throttle(target, matching=matching)
+    uuid_ = message()
+    timeout_s = 15.0  # the API function's timeout in template.yaml
+
+    started = time.monotonic()
+    response = stack.invoke_api(api_event(uuid_, {"agent_id": "acme"}), timeout_s=timeout_s)
+    elapsed = time.monotonic() - started
+
+    assert response["statusCode"] == status
+    if named is not None:
+        assert named in body_of(response)["detail"]
+        assert header(response, "Retry-After") is not None  # the caller is told to come back
+    assert stack.vonage.patches_for(uuid_) == (1 if status == 202 else 0)
+    assert elapsed < timeout_s / 2
+    assert stack.aws.failed_calls, "the fault was never hit: the test would prove nothing"

@@ -11,8 +11,10 @@ from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     InvalidRequest,
     MessageNotFound,
+    OutcomeNotRecorded,
     RequestTooLarge,
     RevocationError,
+    RevocationInProgress,
     RevocationWindowExpired,
     SentAtInFuture,
     ServiceMisconfigured,
@@ -121,13 +123,18 @@ def test_rate_limit_without_retry_after_has_no_header() -> None:
     assert "Retry-After" not in response.headers
 
 
-@pytest.mark.parametrize(
-    "error",
-    [error for error, _, _ in DOCUMENTED if not isinstance(error, VonageRateLimited)],
-    ids=lambda error: type(error).__name__,
-)
-def test_other_errors_have_no_retry_after(error: RevocationError) -> None:
-    assert "Retry-After" not in problem_for(error, REQUEST_ID).headers
+# Retry-After where waiting helps: Vonage's own value, a concurrent duplicate, an AWS brownout. Nowhere else.
+RETRY_AFTER = {"VonageRateLimited": "3", "DependencyUnavailable": "5"}
+
+
+@pytest.mark.parametrize("error", [error for error, _, _ in DOCUMENTED], ids=lambda error: type(error).__name__)
+def test_retry_after_only_where_waiting_helps(error: RevocationError) -> None:
+    assert problem_for(error, REQUEST_ID).headers.get("Retry-After") == RETRY_AFTER.get(type(error).__name__)
+
+
+def test_a_concurrent_duplicate_and_an_unrecorded_outcome_say_when_to_retry() -> None:
+    assert problem_for(RevocationInProgress(DETAIL), REQUEST_ID).headers["Retry-After"] == "1"
+    assert problem_for(OutcomeNotRecorded(DETAIL), REQUEST_ID).headers["Retry-After"] == "5"
 
 
 # --- members of the body ------------------------------------------------------------------------------

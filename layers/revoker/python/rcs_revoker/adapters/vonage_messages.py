@@ -99,9 +99,11 @@ class VonageMessagesClient:
 
     def revoke(self, message_uuid: str, region: Region, *, deadline: float) -> str | None:
         url = self.url_for(message_uuid, region)
+        # Read before the clock starts: Secrets Manager's failures and latency are not Vonage's.
+        credentials = self._credentials.get()
         started = time.perf_counter()
         try:
-            response = self._send(url, self._credentials.get(), deadline)
+            response = self._send(url, credentials, deadline)
             if response.status == 401 and deadline - time.monotonic() >= self._policy.min_attempt_s:
                 # The secret may have been rotated since we cached it: read it again, once.
                 logger.warning("Vonage rejected the JWT; re-reading the credentials secret once")

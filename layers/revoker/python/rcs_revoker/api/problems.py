@@ -28,6 +28,7 @@ from rcs_revoker.domain.errors import (
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
 PROBLEM_TYPE_PREFIX: Final = "urn:rcs-revoker:problem:"
+DEPENDENCY_RETRY_AFTER_S: Final = 5
 
 # Status and title for each kind of error; looked up along the class hierarchy, most specific first.
 _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
@@ -68,6 +69,9 @@ def problem_for(error: RevocationError, request_id: str | None) -> HttpResponse:
         headers["Retry-After"] = str(error.retry_after_s)
     elif isinstance(error, RevocationInProgress):
         headers["Retry-After"] = "1"  # the other request finishes within one Vonage call
+    elif isinstance(error, DependencyUnavailable | OutcomeNotRecorded):
+        # The service already retried within the request; give an AWS brownout a few seconds more.
+        headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_S)
     return problem(status, error.reason, title, error.detail, request_id, headers=headers, **extra)
 
 
