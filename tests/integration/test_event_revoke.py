@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from offline.aws_seed import put_agent
 from offline.vonage_simulator import Outcome
@@ -284,6 +285,20 @@ def test_records_are_kept_past_the_24_hour_window(stack: Stack) -> None:
     assert items[0]["status"]["S"] == "COMPLETED"
     lifetime = int(items[0]["expiration"]["N"]) - datetime.now(UTC).timestamp()
     assert 24 * 3600 < lifetime <= 25 * 3600
+
+
+def test_idempotency_switched_off_revokes_every_time_and_needs_no_table(stack: Stack) -> None:
+    # Given Powertools' development switch, and no idempotency table at all
+    stack.set_env("POWERTOOLS_IDEMPOTENCY_DISABLED", "true")
+    boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).delete_table(TableName=IDEMPOTENCY_TABLE)
+
+    # When the same message is asked for twice, Powertools' warning is given
+    with pytest.warns(PowertoolsUserWarning, match="development environments only"):
+        answers = [stack.invoke_api(api_event(MESSAGE, {"region": "eu"})) for _ in range(2)]
+
+    # Then both reach Vonage (nothing is stored to replay) and neither needed the table
+    assert [answer["statusCode"] for answer in answers] == [202, 202]
+    assert stack.vonage.patches_for(MESSAGE) == 2
 
 
 def test_an_unpublishable_outcome_fails_the_event_and_the_retry_publishes_without_a_patch(stack: Stack) -> None:
