@@ -5,6 +5,14 @@ successfully, with its outcome event published. A transient failure fails the in
 asynchronous retries, then the on-failure destination, take over: nothing is dropped.
 """
 
+import gc
+
+# Cold start: while the modules below load and the clients are built, the cyclic garbage collector would run
+# about 40 times (30-45 ms of the import, measured with gc.callbacks) and find next to nothing: what is built
+# now lives as long as the container. It is paused until the end of this module, which moves all of it out of
+# the collector's sight (gc.freeze) so that later collections do not scan it again.
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
@@ -16,7 +24,11 @@ from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import logger, metrics
 from rcs_revoker.revocations import RetryableRevocationFailure, revoke_from_event
 
-service()  # cold start: validate the configuration and build the clients once
+try:
+    service()  # cold start: validate the configuration and build the clients once
+finally:
+    gc.freeze()
+    gc.enable()
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
