@@ -225,6 +225,7 @@ def test_configuration_reads_only_its_documented_variables() -> None:
         "REVOCATION_QUEUE_URL",
         "MAX_RECEIVE_COUNT",
         "VONAGE_API_BASE_URL",
+        "POWERTOOLS_IDEMPOTENCY_DISABLED",
     }
 
 
@@ -236,3 +237,15 @@ def test_only_the_configuration_reads_the_environment() -> None:
         "layers/revoker/python/rcs_revoker/config.py",
         "layers/revoker/python/rcs_revoker/observability.py",  # Powertools' service name and metrics namespace
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [("", False), ("false", False), ("0", False), ("true", True), ("1", True)]
+)
+def test_idempotency_switch_takes_powertools_spellings(value: str, expected: bool) -> None:
+    assert load_settings(env(POWERTOOLS_IDEMPOTENCY_DISABLED=value)).idempotency_disabled is expected
+
+
+def test_a_malformed_idempotency_switch_is_named() -> None:
+    with pytest.raises(ConfigurationError, match="POWERTOOLS_IDEMPOTENCY_DISABLED"):
+        load_settings(env(POWERTOOLS_IDEMPOTENCY_DISABLED="maybe"))

@@ -40,7 +40,7 @@ def service() -> Service:
     publisher = EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
     return Service(
         settings=config,
-        revocations=IdempotentRevocation(domain, config.idempotency_table_name),
+        revocations=IdempotentRevocation(domain, config.idempotency_table_name, disabled=config.idempotency_disabled),
         outcomes=OutcomeRecorder(ledger, publisher),
         ledger=ledger,
         queue=SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None,

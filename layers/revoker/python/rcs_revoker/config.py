@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
+from aws_lambda_powertools.shared.functions import strtobool
+
 from rcs_revoker.domain.regions import REGION_NAMES, Region, parse_region
 
 
@@ -30,6 +32,8 @@ class Settings:
     max_receive_count: int = 10
     # Local runs and tests only: every PATCH goes here instead of https://api-{region}.nexmo.com.
     vonage_api_base_url: str | None = None
+    # Powertools' own switch (POWERTOOLS_IDEMPOTENCY_DISABLED), for development and the bench only.
+    idempotency_disabled: bool = False
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -43,6 +47,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         revocation_queue_url=environ.get("REVOCATION_QUEUE_URL", "").strip() or None,
         max_receive_count=_positive_int(environ, "MAX_RECEIVE_COUNT", 10),
         vonage_api_base_url=_vonage_api_base_url(environ),
+        idempotency_disabled=_flag(environ, "POWERTOOLS_IDEMPOTENCY_DISABLED"),
     )
 
 
@@ -50,6 +55,14 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
 def settings() -> Settings:
     """The settings of this container, validated on first use (at cold start, from the handler module)."""
     return load_settings()
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip()
+    try:
+        return bool(value) and strtobool(value)  # the spellings Powertools accepts for its own switches
+    except ValueError:
+        raise ConfigurationError(f"{name} must be true or false (got {value!r}).") from None
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

@@ -7,7 +7,6 @@ again re-evaluates them: everything decided before calling Vonage (window, regio
 which may mean the caller named the wrong region and should be free to try another.
 """
 
-import os
 import threading
 import uuid
 import warnings
@@ -15,8 +14,6 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Final
 
-from aws_lambda_powertools.shared.constants import IDEMPOTENCY_DISABLED_ENV
-from aws_lambda_powertools.shared.functions import strtobool
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -49,9 +46,20 @@ KEY_PREFIX: Final = "rcs-revoker#revoke"
 
 
 class IdempotentRevocation:
-    def __init__(self, service: RevocationService, table_name: str) -> None:
+    def __init__(self, service: RevocationService, table_name: str, *, disabled: bool = False) -> None:
         self._service = service
         self._table_name = table_name
+        # Switched off (POWERTOOLS_IDEMPOTENCY_DISABLED, development only), Powertools would call the function
+        # straight through without touching its store; going around it instead means the store and its
+        # DynamoDB client (about 15 ms of the first request) are not built at all. Powertools' warning is kept.
+        self._disabled = disabled
+        if disabled:
+            warnings.warn(
+                "Disabling idempotency is intended for development environments only and should not be used in"
+                " production.",
+                PowertoolsUserWarning,
+                stacklevel=2,
+            )
         self._config = IdempotencyConfig(
             event_key_jmespath="message_uuid",
             raise_on_no_idempotency_key=True,
@@ -62,7 +70,7 @@ class IdempotentRevocation:
 
     def _idempotent(self) -> Callable[..., dict[str, Any]]:
         # Built on first use, not at cold start: the DynamoDB client is then made while the first request
-        # needs it, and not at all where idempotency is switched off (see _idempotency_disabled).
+        # needs it, and not at all where idempotency is switched off.
         with self._lock:  # the bulk worker's threads may all arrive here first at once
             if self._revoke_once is None:
                 persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=aws_client("dynamodb"))
@@ -92,7 +100,7 @@ class IdempotentRevocation:
         # Tells a stored outcome produced by this very call from one replayed from an earlier request
         # (which may even carry the same correlation id: EventBridge delivering one event twice).
         attempt_id = str(uuid.uuid4())
-        revoke_once = self._revoke_and_store if _idempotency_disabled() else self._idempotent()
+        revoke_once = self._revoke_and_store if self._disabled else self._idempotent()
         try:
             stored = revoke_once(
                 message={"message_uuid": request.message_uuid},
@@ -142,20 +150,6 @@ class IdempotentRevocation:
             "correlation_id": correlation_id,
             "attempt_id": attempt_id,
         }
-
-
-def _idempotency_disabled() -> bool:
-    """Powertools' switch, read per call as Powertools reads it. Switched off, Powertools would call the function
-    straight through without touching its store; going around it instead means the store and its DynamoDB client
-    (about 15 ms of the first request) are not built at all. Powertools' warning is kept."""
-    if not strtobool(os.environ.get(IDEMPOTENCY_DISABLED_ENV, "false")):
-        return False
-    warnings.warn(
-        "Disabling idempotency is intended for development environments only and should not be used in production.",
-        PowertoolsUserWarning,
-        stacklevel=3,
-    )
-    return True
 
 
 def _replay(stored: dict[str, Any], *, replayed: bool) -> RevocationAccepted:
