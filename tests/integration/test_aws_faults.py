@@ -10,7 +10,7 @@ import pytest
 from offline.aws_seed import put_agent
 from rcs_revoker.revocations import RetryableRevocationFailure
 from tests.conftest import api_event, eventbridge_event
-from tests.integration.conftest import AGENTS_TABLE, LEDGER_TABLE, Stack, body_of, header
+from tests.integration.conftest import AGENTS_TABLE, IDEMPOTENCY_TABLE, LEDGER_TABLE, Stack, body_of, header
 
 
 def message() -> str:
@@ -154,3 +154,28 @@ def test_every_dependency_fault_has_its_documented_answer_in_time(stack: Stack, 
     assert stack.vonage.patches_for(uuid_) == (1 if status == 202 else 0)
     assert elapsed < timeout_s / 2
     assert stack.aws.failed_calls, "the fault was never hit: the test would prove nothing"
+
+
+def test_vonages_answer_is_given_when_it_cannot_be_stored_and_nothing_is_patched_twice(stack: Stack) -> None:
+    # Vonage accepts, then the idempotency table refuses to store "completed" past the SDK's retries.
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=IDEMPOTENCY_TABLE)
+    uuid_ = message()
+
+    response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
+
+    # The caller hears the truth (accepted), so it has no reason to ask again; a 503 would invite a retry
+    # that PATCHes a second time once the record's "in progress" expires.
+    assert response["statusCode"] == 202
+    assert stack.vonage.patches_for(uuid_) == 1
+    assert any(r["message"] == "Vonage's answer was not stored in the idempotency table" for r in stack.log_records)
+
+
+def test_an_event_whose_answer_cannot_be_stored_is_not_retried(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=IDEMPOTENCY_TABLE)
+    uuid_ = message()
+
+    result = stack.invoke_event(eventbridge_event({"message_uuid": uuid_, "region": "eu"}))
+
+    assert result["outcome"] == "accepted"  # the invocation succeeds: Lambda does not retry it
+    assert stack.vonage.patches_for(uuid_) == 1
+    assert [event["detail-type"] for event in stack.outcome_events()] == ["RCS Revocation Accepted"]

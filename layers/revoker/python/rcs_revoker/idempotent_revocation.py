@@ -38,6 +38,7 @@ from rcs_revoker.domain.errors import (
 from rcs_revoker.domain.models import RevocationAccepted, RevocationRequest
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.revocation import REVOCATION_WINDOW, RevocationService
+from rcs_revoker.observability import count, logger
 
 # Past the 24-hour window Vonage refuses anyway; an hour more covers clock skew and late retries.
 RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(hours=1)
@@ -101,6 +102,7 @@ class IdempotentRevocation:
         # (which may even carry the same correlation id: EventBridge delivering one event twice).
         attempt_id = str(uuid.uuid4())
         revoke_once = self._revoke_and_store if self._disabled else self._idempotent()
+        answered: list[dict[str, Any]] = []  # Vonage's answer to this call, once there is one
         try:
             stored = revoke_once(
                 message={"message_uuid": request.message_uuid},
@@ -108,6 +110,7 @@ class IdempotentRevocation:
                 deadline=deadline,
                 correlation_id=correlation_id,
                 attempt_id=attempt_id,
+                answered=answered,
             )
         except IdempotencyAlreadyInProgressError:
             raise RevocationInProgress(
@@ -115,6 +118,13 @@ class IdempotentRevocation:
                 message_uuid=request.message_uuid,
             ) from None
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, IdempotencyKeyError):
+            if answered:
+                # Vonage has answered, but the answer could not be stored. Failing now would tell the caller
+                # something untrue and invite a retry that PATCHes again once the record's "in progress"
+                # expires; the answer is the truth, so it is given.
+                logger.warning("Vonage's answer was not stored in the idempotency table")
+                count("IdempotencyRecordsNotStored")
+                return _replay(answered[0], replayed=False)
             raise DependencyUnavailable(
                 "The idempotency table did not answer consistently; ask again.", message_uuid=request.message_uuid
             ) from None
@@ -128,6 +138,14 @@ class IdempotentRevocation:
         deadline: float,
         correlation_id: str,
         attempt_id: str,
+        answered: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        outcome = self._outcome_of(request, deadline=deadline, correlation_id=correlation_id, attempt_id=attempt_id)
+        answered.append(outcome)
+        return outcome
+
+    def _outcome_of(
+        self, request: RevocationRequest, *, deadline: float, correlation_id: str, attempt_id: str
     ) -> dict[str, Any]:
         try:
             result = self._service.revoke(request, deadline=deadline)
