@@ -124,6 +124,18 @@ class ReceivedRequest:
     received_at: float = field(default_factory=time.monotonic)
 
 
+@dataclass(frozen=True)
+class ConnectionStats:
+    """Client connections as the simulator sees them, since it started or was last reset.
+
+    A connection counts as open from the moment its thread starts serving it until the simulator has closed
+    it, which can be a little longer than the client holds it (a client that timed out has already let go)."""
+
+    open: int
+    peak: int  # the most open at once
+    accepted: int  # how many were opened: with keep-alive, far fewer than requests
+
+
 @dataclass
 class _Answer:
     status: int | None
@@ -241,6 +253,8 @@ class VonageSimulator:
             self._all_queue.clear()
             self._records.clear()
             self.default_outcome = Outcome.accepted()
+        if self._server is not None:
+            self._server.reset_connection_stats()
 
     @property
     def requests(self) -> list[ReceivedRequest]:
@@ -254,6 +268,11 @@ class VonageSimulator:
     def clear_records(self) -> None:
         with self._lock:
             self._records.clear()
+
+    @property
+    def connections(self) -> ConnectionStats:
+        server = self._server
+        return server.connection_stats() if server is not None else ConnectionStats(0, 0, 0)
 
     def _decide(
         self, method: str, target: str, headers: dict[str, str], body: bytes, framing: Rejected | None
@@ -327,6 +346,8 @@ class _Server(ThreadingHTTPServer):
         self.simulator = simulator
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._peak_connections = 0
+        self._accepted_connections = 0
         super().__init__(address, _Handler)
         if tls_context is not None:
             # The handshake runs in each connection's own thread (finish_request), not in accept(): a slow
@@ -345,11 +366,23 @@ class _Server(ThreadingHTTPServer):
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
+            self._accepted_connections += 1
+            self._peak_connections = max(self._peak_connections, len(self._connections))
         try:
             super().process_request_thread(request, client_address)
         finally:
             with self._connections_lock:
                 self._connections.discard(request)
+
+    def connection_stats(self) -> ConnectionStats:
+        with self._connections_lock:
+            return ConnectionStats(len(self._connections), self._peak_connections, self._accepted_connections)
+
+    def reset_connection_stats(self) -> None:
+        """The peak starts again from the connections open now (a client's pool may keep them alive)."""
+        with self._connections_lock:
+            self._peak_connections = len(self._connections)
+            self._accepted_connections = 0
 
     def close_connections(self) -> None:
         with self._connections_lock:
@@ -365,6 +398,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without TCP_NODELAY the client's delayed ACK holds the body of
+    # an error answer back about 40 ms.
+    disable_nagle_algorithm = True
     server_version = "VonageSimulator/1.0"
     # Idle keep-alive connections end after this, so a forgotten client pool cannot pin a thread forever.
     timeout = 30

@@ -1,201 +1,36 @@
-"""The offline stack for integration tests: moto server and the Vonage simulator, both real HTTP servers
-on 127.0.0.1, and the handlers invoked in-process with real event shapes."""
-
-import importlib
-import io
-import json
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any
+"""The integration tests run against the offline stack of tests/conftest.py: moto server behind the AWS fault
+proxy and the Vonage simulator, shared with the load tests, one of each per session."""
 
 import pytest
 
-from offline.aws_fault_proxy import AwsFaultProxy
-from offline.aws_seed import (
-    create_event_bus,
-    create_revocation_queue,
-    create_tables,
-    drain_queue,
-    store_vonage_secret,
-    subscribe_queue,
+from tests.conftest import (
+    AGENTS_TABLE,
+    APPLICATION_ID,
+    EVENT_BUS,
+    IDEMPOTENCY_TABLE,
+    LEDGER_TABLE,
+    MAX_RECEIVE_COUNT,
+    SECRET_NAME,
+    Stack,
+    body_of,
+    header,
 )
-from offline.keys import KeyPair, generate_key_pair
-from offline.lambda_context import LocalLambdaContext
-from offline.moto_server import MotoServer
-from offline.sqs_event_source import SqsEventSource
-from offline.vonage_simulator import VonageSimulator
-from rcs_revoker.bootstrap import service
-from rcs_revoker.config import settings
-from rcs_revoker.observability import logger
 
-APPLICATION_ID = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e"
-SECRET_NAME = "rcs-revoker/vonage"
-AGENTS_TABLE = "rcs-agents"
-IDEMPOTENCY_TABLE = "rcs-idempotency"
-LEDGER_TABLE = "rcs-ledger"
-REVOCATION_QUEUE = "rcs-revocations-queue"
-MAX_RECEIVE_COUNT = 3
-EVENT_BUS = "rcs-revocations"
-# What a downstream subscriber (an SMS fallback, say) receives: every outcome event of the service.
-OUTCOMES_PATTERN = {"source": ["rcs-revoker"]}
-
-
-@pytest.fixture(scope="session")
-def keys() -> KeyPair:
-    return generate_key_pair()
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def simulator(keys: KeyPair) -> Iterator[VonageSimulator]:
-    with VonageSimulator(APPLICATION_ID, keys.public_pem) as sim:
-        yield sim
-
-
-@pytest.fixture(scope="session")
-def aws_faults(moto_server: MotoServer) -> Iterator[AwsFaultProxy]:
-    """A proxy in front of moto server through which the functions reach AWS; tests arm faults on it."""
-    with AwsFaultProxy(moto_server.endpoint_url) as proxy:
-        yield proxy
+# What the test modules of this folder import from here.
+__all__ = [
+    "AGENTS_TABLE",
+    "APPLICATION_ID",
+    "EVENT_BUS",
+    "IDEMPOTENCY_TABLE",
+    "LEDGER_TABLE",
+    "MAX_RECEIVE_COUNT",
+    "SECRET_NAME",
+    "Stack",
+    "body_of",
+    "header",
+]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def aws_sdk_env(aws_faults: AwsFaultProxy) -> Iterator[None]:
-    """boto3 pointed at moto (through the fault proxy) by the standard SDK settings, as a deployed function
-    would be configured."""
-    values = {
-        "AWS_ENDPOINT_URL": aws_faults.endpoint_url,
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_REGION": "eu-west-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
-        "POWERTOOLS_SERVICE_NAME": "rcs-revoker",
-    }
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@dataclass
-class Stack:
-    """One test's view of the offline stack."""
-
-    moto: MotoServer
-    vonage: VonageSimulator
-    keys: KeyPair
-    monkeypatch: pytest.MonkeyPatch
-    outcomes_queue_url: str
-    revocation_queue_url: str
-    dead_letter_queue_url: str
-    aws: AwsFaultProxy
-    log_stream: io.StringIO = field(default_factory=io.StringIO)
-
-    def outcome_events(self) -> list[dict[str, Any]]:
-        """The outcome events published since the last call, as the subscriber's queue received them."""
-        return drain_queue(self.moto.endpoint_url, self.outcomes_queue_url)
-
-    def handler(self, module: str = "functions.revoke_api.handler") -> ModuleType:
-        """The handler module. Each test starts as a new container; calls within a test share it (warm)."""
-        return importlib.import_module(module)
-
-    def invoke_api(self, event: dict[str, Any], *, timeout_s: float = 15.0) -> dict[str, Any]:
-        response: dict[str, Any] = self.handler().lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
-        return response
-
-    def invoke_event(self, event: dict[str, Any], *, timeout_s: float = 30.0) -> dict[str, Any]:
-        """Invokes the EventBridge function as Lambda's asynchronous invoke would; raises what it raises."""
-        handler = self.handler("functions.revoke_event.handler")
-        response: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
-        return response
-
-    def worker_queue(self) -> SqsEventSource:
-        """The bulk queue feeding the worker function, as Lambda's event source mapping would."""
-        handler = self.handler("functions.revoke_worker.handler")
-        return SqsEventSource(self.moto.endpoint_url, self.revocation_queue_url, handler.lambda_handler)
-
-    def set_env(self, name: str, value: str | None) -> None:
-        if value is None:
-            self.monkeypatch.delenv(name, raising=False)
-        else:
-            self.monkeypatch.setenv(name, value)
-        settings.cache_clear()
-        service.cache_clear()
-
-    @property
-    def log_records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.log_stream.getvalue().splitlines() if line.startswith("{")]
-
-    @property
-    def log_text(self) -> str:
-        return self.log_stream.getvalue()
-
-
-@pytest.fixture
-def stack(
-    moto_server: MotoServer,
-    simulator: VonageSimulator,
-    aws_faults: AwsFaultProxy,
-    keys: KeyPair,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Stack]:
-    """A clean account and a clean simulator for each test, seeded as a deployed stack would be."""
-    aws_faults.clear()
-    moto_server.reset()
-    simulator.reset()
-    simulator.rotate_key(keys.public_pem)  # a test may have rotated it
-    create_tables(
-        moto_server.endpoint_url,
-        {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE, "LedgerTable": LEDGER_TABLE},
-    )
-    queue_url, dlq_url = create_revocation_queue(
-        moto_server.endpoint_url, REVOCATION_QUEUE, max_receive_count=MAX_RECEIVE_COUNT
-    )
-    create_event_bus(moto_server.endpoint_url, EVENT_BUS)
-    outcomes_queue_url = subscribe_queue(moto_server.endpoint_url, EVENT_BUS, "outcomes", OUTCOMES_PATTERN)
-    store_vonage_secret(moto_server.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
-    monkeypatch.setenv("VONAGE_SECRET_ID", SECRET_NAME)
-    monkeypatch.setenv("AGENTS_TABLE_NAME", AGENTS_TABLE)
-    monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)
-    monkeypatch.setenv("EVENT_BUS_NAME", EVENT_BUS)
-    monkeypatch.setenv("LEDGER_TABLE_NAME", LEDGER_TABLE)
-    monkeypatch.setenv("REVOCATION_QUEUE_URL", queue_url)
-    monkeypatch.setenv("MAX_RECEIVE_COUNT", str(MAX_RECEIVE_COUNT))
-    monkeypatch.setenv("VONAGE_API_BASE_URL", simulator.base_url)
-    monkeypatch.delenv("DEFAULT_REGION", raising=False)
-    settings.cache_clear()
-    service.cache_clear()
-    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url, queue_url, dlq_url, aws_faults)
-    # The service's one Logger writes JSON lines to stdout; point it at a buffer the test can read.
-    previous = logger.registered_handler.setStream(test_stack.log_stream)  # type: ignore[attr-defined]
-    yield test_stack
-    aws_faults.clear()
-    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]
-    settings.cache_clear()
-    service.cache_clear()
-
-
-def body_of(response: dict[str, Any]) -> dict[str, Any]:
-    parsed: dict[str, Any] = json.loads(response["body"])
-    return parsed
-
-
-def header(response: dict[str, Any], name: str) -> str | None:
-    headers = {k.lower(): v for k, v in (response.get("headers") or {}).items()}
-    multi = {k.lower(): v for k, v in (response.get("multiValueHeaders") or {}).items()}
-    if name.lower() in headers:
-        return str(headers[name.lower()])
-    values = multi.get(name.lower())
-    return str(values[0]) if values else None
+def offline_aws(aws_sdk_env: None) -> None:
+    """Every test here reaches AWS as a deployed function would: through the offline stack."""

@@ -28,7 +28,7 @@ from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError, SSLEr
 
 from offline.tls import generate_self_signed_cert
 from offline.vonage_checks import CONTRACT_PATH, update_message_schema
-from offline.vonage_simulator import Outcome, VonageSimulator
+from offline.vonage_simulator import ConnectionStats, Outcome, VonageSimulator
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "c5b8ec47-6dbe-4f2f-9a52-2f7ad9e43d1a"
@@ -578,6 +578,46 @@ def test_nothing_is_printed(client: Client, sim: VonageSimulator, capfd: pytest.
 
     captured = capfd.readouterr()
     assert (captured.out, captured.err) == ("", "")
+
+
+def _wait_for_open_connections(sim: VonageSimulator, expected: int) -> None:
+    """The simulator notices a client's hang-up a moment after it happens."""
+    give_up = time.monotonic() + 5
+    while sim.connections.open != expected and time.monotonic() < give_up:
+        time.sleep(0.01)
+    assert sim.connections.open == expected
+
+
+def test_connections_are_counted_open_at_their_peak_and_accepted(client: Client) -> None:
+    # Keep-alive: three requests over one pooled connection are one connection.
+    for _ in range(3):
+        assert client.send().status == 202
+    assert (client.sim.connections.open, client.sim.connections.peak, client.sim.connections.accepted) == (1, 1, 1)
+    # Three clients at once, each holding its own connection.
+    pools = [urllib3.PoolManager(retries=False) for _ in range(3)]
+    for pool in pools:
+        assert Client(client.sim, pool, client.key).send().status == 202
+    assert client.sim.connections == ConnectionStats(open=4, peak=4, accepted=4)
+
+    for pool in pools:
+        pool.clear()
+    _wait_for_open_connections(client.sim, 1)
+    assert client.sim.connections.peak == 4  # the peak stays until a reset
+
+    client.sim.reset()
+    assert client.sim.connections == ConnectionStats(open=1, peak=1, accepted=0)  # the client's pool keeps its own
+    client.pool.clear()
+    _wait_for_open_connections(client.sim, 0)
+
+
+def test_a_dropped_connection_is_closed_and_counted_again_when_replaced(client: Client) -> None:
+    client.sim.program(MESSAGE, Outcome.dropped())
+    with pytest.raises(ProtocolError):
+        client.send()
+    _wait_for_open_connections(client.sim, 0)
+
+    assert client.send().status == 202
+    assert client.sim.connections == ConnectionStats(open=1, peak=1, accepted=2)
 
 
 def test_stop_closes_keep_alive_connections(client: Client) -> None:
