@@ -9,11 +9,7 @@ start (it loads asyncio and every resolver), for four fixed routes (measured wit
 
 import gc
 
-# Cold start: while the modules below load and the clients are built, the cyclic garbage collector would run
-# about 40 times (30-45 ms of the import, measured with gc.callbacks) and find next to nothing: what is built
-# now lives as long as the container. It is paused until the end of this module, which moves all of it out of
-# the collector's sight (gc.freeze) so that later collections do not scan it again.
-gc.disable()
+gc.disable()  # for the cold start, until finish_cold_start() below: see there
 
 from collections.abc import Callable
 from typing import Any
@@ -23,18 +19,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
 from rcs_revoker.api.responses import HttpResponse
-from rcs_revoker.bootstrap import service
+from rcs_revoker.bootstrap import finish_cold_start
 from rcs_revoker.bulk import batch_status, revocation_record, submit_batch
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger, metrics
 from rcs_revoker.revocations import revoke_from_api
 
-try:
-    service()  # cold start: validate the configuration and build the clients once
-finally:
-    gc.freeze()
-    gc.enable()
+finish_cold_start()
 
 Route = Callable[[dict[str, Any], LambdaContext], HttpResponse]
 

@@ -3,11 +3,7 @@ only the failed ones back, so that only those return to the queue (ReportBatchIt
 
 import gc
 
-# Cold start: while the modules below load and the clients are built, the cyclic garbage collector would run
-# about 40 times (30-45 ms of the import, measured with gc.callbacks) and find next to nothing: what is built
-# now lives as long as the container. It is paused until the end of this module, which moves all of it out of
-# the collector's sight (gc.freeze) so that later collections do not scan it again.
-gc.disable()
+gc.disable()  # for the cold start, until finish_cold_start() below: see there
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +15,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE
-from rcs_revoker.bootstrap import service
+from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import logger, metrics
@@ -31,11 +27,7 @@ _pool = ThreadPoolExecutor(max_workers=SQS_BATCH_SIZE, thread_name_prefix="revok
 # A batch whose every record failed is reported like any partial failure, not raised: the records return to
 # the queue either way, and the function's Errors alarm stays for faults of the function itself.
 processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-try:
-    service()  # cold start: validate the configuration and build the clients once
-finally:
-    gc.freeze()
-    gc.enable()
+finish_cold_start()
 
 
 def settle(record: SQSRecord, lambda_context: LambdaContext) -> None:
