@@ -73,11 +73,11 @@ CHECKOV := $(SECURITY_VENV)/bin/checkov --framework cloudformation --compact --q
 checkov: $(SECURITY_VENV)/.installed $(SAM_VENV)/.installed
 	$(CHECKOV) --file template.yaml
 	mkdir -p .aws-sam
-	$(SAM_VENV)/bin/python offline/sam_translate.py template.yaml > .aws-sam/translated-template.json
+	$(SAM_VENV)/bin/python tools/sam_translate.py template.yaml > .aws-sam/translated-template.json
 	$(CHECKOV) --file .aws-sam/translated-template.json --skip-check CKV_AWS_120
 
-# pip-audit of the deployed layer (needs `make build`) and of .venv: see tools/audit_dependencies.py.
-audit: $(SECURITY_VENV)/.installed $(VENV)/.installed
+# pip-audit of the deployed layer (as `make build` leaves it) and of .venv: see tools/audit_dependencies.py.
+audit: build $(SECURITY_VENV)/.installed $(VENV)/.installed
 	$(SECURITY_VENV)/bin/python tools/audit_dependencies.py $(SECURITY_VENV)/bin/pip-audit $(PY)
 
 security: checkov audit

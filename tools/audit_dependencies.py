@@ -5,14 +5,17 @@
 - Tested: the project's virtual environment (.venv): the test tools, moto and the simulator's dependencies.
 
 pip-audit asks PyPI's per-release JSON API (https://pypi.org/pypi/<name>/<version>/json) for known
-vulnerabilities. Where that API answers, the audit is strict: a known vulnerability, or a package it cannot
-audit, fails the run. Where it does not answer (a network that only lets the package index through), the
-audit cannot be done: the run says so plainly, names what went unaudited, and passes, so that such a machine
-can still run the rest of `make test`.
+vulnerabilities. Where that API answers (with the "vulnerabilities" member pip-audit reads), the audit is
+strict: a known vulnerability, or a package it cannot audit, fails the run. Where it does not (a network that
+only lets the package index through, or a mirror without the member), the audit cannot be done: pip-audit is
+not run at all, since it would either fail on the network or call every package clean; the run says so
+plainly, lists what went unaudited, and passes, so that such a machine can still run the rest of `make test`.
 
 Usage: python tools/audit_dependencies.py <pip-audit executable> <venv python>
 """
 
+import importlib.metadata
+import json
 import subprocess
 import sys
 import urllib.error
@@ -31,9 +34,14 @@ ACCEPTED: dict[str, str] = {}
 def vulnerability_service_answers() -> bool:
     try:
         with urllib.request.urlopen(SERVICE_PROBE, timeout=10) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, TimeoutError):
+            return response.status == 200 and "vulnerabilities" in json.load(response)
+    except (urllib.error.URLError, TimeoutError, ValueError):
         return False
+
+
+def packages_in(path: str) -> list[str]:
+    names = {f"{dist.metadata['Name']} {dist.version}" for dist in importlib.metadata.distributions(path=[path])}
+    return sorted(names, key=str.lower)
 
 
 def site_packages(venv_python: str) -> str:
@@ -45,11 +53,9 @@ def site_packages(venv_python: str) -> str:
     ).stdout.strip()
 
 
-def audit(pip_audit: str, label: str, path: str, *, strict: bool) -> int:
-    command = [pip_audit, "--path", path, "--progress-spinner", "off", "--desc", "on"]
+def audit(pip_audit: str, label: str, path: str) -> int:
+    command = [pip_audit, "--path", path, "--progress-spinner", "off", "--desc", "on", "--strict"]
     command += [argument for vuln_id in sorted(ACCEPTED) for argument in ("--ignore-vuln", vuln_id)]
-    if strict:
-        command.append("--strict")
     print(f"pip-audit, {label}: {path}", flush=True)
     return subprocess.run(command, check=False).returncode
 
@@ -58,19 +64,18 @@ def main(pip_audit: str, venv_python: str) -> int:
     if not DEPLOYED.is_dir():
         print(f"{DEPLOYED} is missing: run `make build` first", file=sys.stderr)
         return 2
-    strict = vulnerability_service_answers()
-    if not strict:
+    paths = {"deployed (dependencies layer)": str(DEPLOYED), "tested (.venv)": site_packages(venv_python)}
+    if not vulnerability_service_answers():
         print(
-            f"NOT AUDITED: PyPI's vulnerability API ({SERVICE_PROBE}) does not answer from this machine, so "
-            "pip-audit cannot look any package up. The packages below are listed as 'could not be audited'. "
-            "Run `make audit` where pypi.org answers (it is strict there).",
+            f"NOT AUDITED: PyPI's vulnerability API ({SERVICE_PROBE}) does not answer from this machine, so no "
+            "package can be looked up. Run `make audit` where pypi.org answers (it is strict there).",
             flush=True,
         )
-    results = [
-        audit(pip_audit, "deployed (dependencies layer)", str(DEPLOYED), strict=strict),
-        audit(pip_audit, "tested (.venv)", site_packages(venv_python), strict=strict),
-    ]
-    return max(results)
+        for label, path in paths.items():
+            packages = packages_in(path)
+            print(f"not audited, {label}, {len(packages)} packages: {', '.join(packages)}", flush=True)
+        return 0
+    return max(audit(pip_audit, label, path) for label, path in paths.items())
 
 
 if __name__ == "__main__":

@@ -21,12 +21,12 @@ def template() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
-    """SAM's own translation of template.yaml into plain CloudFormation (offline/sam_translate.py)."""
+    """SAM's own translation of template.yaml into plain CloudFormation (tools/sam_translate.py)."""
     sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
     if not sam_python.exists():
         pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
     result = subprocess.run(
-        [str(sam_python), str(REPO_ROOT / "offline" / "sam_translate.py"), str(DEFAULT_TEMPLATE)],
+        [str(sam_python), str(REPO_ROOT / "tools" / "sam_translate.py"), str(DEFAULT_TEMPLATE)],
         capture_output=True,
         text=True,
         check=False,
@@ -51,3 +51,9 @@ def strings_in(value: Any) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in strings_in(item)]
     return []
+
+
+@pytest.fixture(autouse=True)
+def in_process_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests use moto in-process (mock_aws), never the offline stack, whichever tests ran before."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)

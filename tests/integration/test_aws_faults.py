@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from offline.aws_seed import put_agent
+from offline.vonage_simulator import Outcome
 from rcs_revoker.revocations import RetryableRevocationFailure
 from tests.conftest import api_event, eventbridge_event
 from tests.integration.conftest import AGENTS_TABLE, IDEMPOTENCY_TABLE, LEDGER_TABLE, Stack, body_of, header
@@ -126,7 +127,7 @@ DEPENDENCIES = {
     # name: (X-Amz-Target, what the body names, the API's answer, what the problem detail names)
     "secret": ("secretsmanager.GetSecretValue", "", 503, "Secrets Manager"),
     "agents table": ("DynamoDB_20120810.GetItem", AGENTS_TABLE, 503, "agents table"),
-    "idempotency table": ("DynamoDB_20120810.PutItem", "rcs-idempotency", 503, "idempotency table"),
+    "idempotency table": ("DynamoDB_20120810.PutItem", IDEMPOTENCY_TABLE, 503, "idempotency table"),
     "ledger": ("DynamoDB_20120810.UpdateItem", LEDGER_TABLE, 202, None),  # the revocation stands; logged
 }
 
@@ -179,3 +180,33 @@ def test_an_event_whose_answer_cannot_be_stored_is_not_retried(stack: Stack) -> 
     assert result["outcome"] == "accepted"  # the invocation succeeds: Lambda does not retry it
     assert stack.vonage.patches_for(uuid_) == 1
     assert [event["detail-type"] for event in stack.outcome_events()] == ["RCS Revocation Accepted"]
+
+
+def test_vonages_refusal_is_given_when_the_record_cannot_be_removed(stack: Stack) -> None:
+    # Vonage answers 404 (not stored: the caller may try another region), and the table refuses to remove
+    # the "in progress" record: the caller still hears Vonage's answer, not a 503.
+    uuid_ = message()
+    stack.vonage.program(uuid_, Outcome.not_found())
+    stack.aws.fail("DynamoDB_20120810.DeleteItem", matching=IDEMPOTENCY_TABLE)
+
+    response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
+
+    assert response["statusCode"] == 404
+    assert body_of(response)["type"] == "urn:rcs-revoker:problem:message-not-found"
+    assert stack.aws.failed_calls
+    assert stack.vonage.patches_for(uuid_) == 1
+
+
+def test_a_failed_secret_reread_after_a_401_is_not_counted_as_vonages(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    uuid_ = message()
+    stack.vonage.program(uuid_, Outcome.unauthorized())
+    stack.invoke_api(api_event(message(), {"region": "eu"}))  # the secret is read and cached
+    stack.aws.fail("secretsmanager.GetSecretValue")  # ... and cannot be read again after the 401
+    capsys.readouterr()
+
+    response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
+
+    assert response["statusCode"] == 503
+    assert '"VonageErrors"' not in capsys.readouterr().out

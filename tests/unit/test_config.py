@@ -1,12 +1,12 @@
 """Unit tests for load_settings: the environment into Settings, or a ConfigurationError naming the variable."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from rcs_revoker.config import ConfigurationError, Settings, load_settings
 from rcs_revoker.domain.regions import Region
+from tests.conftest import REPO_ROOT
 
 REQUIRED = {
     "VONAGE_SECRET_ID": "rcs-revoker/vonage",
@@ -231,8 +231,13 @@ def test_configuration_reads_only_its_documented_variables() -> None:
 
 def test_only_the_configuration_reads_the_environment() -> None:
     # One place parses the environment: no module can grow its own switch (for TLS, say) unnoticed.
-    sources = [*Path("layers/revoker/python/rcs_revoker").rglob("*.py"), *Path("functions").rglob("*.py")]
-    readers = {str(path) for path in sources if re.search(r"os\.environ|getenv\(", path.read_text(encoding="utf-8"))}
+    package = REPO_ROOT / "layers" / "revoker" / "python"
+    sources = [*(package / "rcs_revoker").rglob("*.py"), *(REPO_ROOT / "functions").rglob("*.py")]
+    readers = {
+        str(path.relative_to(REPO_ROOT))
+        for path in sources
+        if re.search(r"os\.environ|getenv\(", path.read_text(encoding="utf-8"))
+    }
     assert readers == {
         "layers/revoker/python/rcs_revoker/config.py",
         "layers/revoker/python/rcs_revoker/observability.py",  # Powertools' service name and metrics namespace

@@ -49,7 +49,7 @@ def service() -> Service:
 
 
 def finish_cold_start() -> Service:
-    """Builds the service, then lets the garbage collector run again; the last line of each handler module.
+    """Builds the service, then lets the garbage collector run again; called at the end of each handler's setup.
 
     Each handler module starts with ``gc.disable()``: while its modules load and the clients are built, the
     cyclic garbage collector would run about 40 times (30-45 ms of the import, measured with gc.callbacks) and

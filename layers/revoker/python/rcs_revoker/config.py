@@ -5,9 +5,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Final
 from urllib.parse import urlsplit
-
-from aws_lambda_powertools.shared.functions import strtobool
 
 from rcs_revoker.domain.regions import REGION_NAMES, Region, parse_region
 
@@ -57,12 +56,16 @@ def settings() -> Settings:
     return load_settings()
 
 
+# The spellings Powertools accepts for its own switches.
+_TRUE: Final = frozenset({"1", "y", "yes", "t", "true", "on"})
+_FALSE: Final = frozenset({"", "0", "n", "no", "f", "false", "off"})
+
+
 def _flag(environ: Mapping[str, str], name: str) -> bool:
-    value = environ.get(name, "").strip()
-    try:
-        return bool(value) and strtobool(value)  # the spellings Powertools accepts for its own switches
-    except ValueError:
-        raise ConfigurationError(f"{name} must be true or false (got {value!r}).") from None
+    value = environ.get(name, "").strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ConfigurationError(f"{name} must be true or false (got {value!r}).")
+    return value in _TRUE
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:

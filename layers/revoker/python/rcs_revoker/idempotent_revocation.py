@@ -102,7 +102,7 @@ class IdempotentRevocation:
         # (which may even carry the same correlation id: EventBridge delivering one event twice).
         attempt_id = str(uuid.uuid4())
         revoke_once = self._revoke_and_store if self._disabled else self._idempotent()
-        answered: list[dict[str, Any]] = []  # Vonage's answer to this call, once there is one
+        answered: list[dict[str, Any] | RevocationError] = []  # this call's outcome, once there is one
         try:
             stored = revoke_once(
                 message={"message_uuid": request.message_uuid},
@@ -119,12 +119,15 @@ class IdempotentRevocation:
             ) from None
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, IdempotencyKeyError):
             if answered:
-                # Vonage has answered, but the answer could not be stored. Failing now would tell the caller
-                # something untrue and invite a retry that PATCHes again once the record's "in progress"
-                # expires; the answer is the truth, so it is given.
+                # The revocation has an outcome, but the table could not store it (or, for a failure, could not
+                # remove the record). Failing now would tell the caller something untrue and invite a retry that
+                # PATCHes again once the record's "in progress" expires; the outcome is the truth, so it is given.
                 logger.warning("Vonage's answer was not stored in the idempotency table")
                 count("IdempotencyRecordsNotStored")
-                return _replay(answered[0], replayed=False)
+                outcome = answered[0]
+                if isinstance(outcome, RevocationError):
+                    raise outcome from None
+                return _replay(outcome, replayed=False)
             raise DependencyUnavailable(
                 "The idempotency table did not answer consistently; ask again.", message_uuid=request.message_uuid
             ) from None
@@ -138,9 +141,13 @@ class IdempotentRevocation:
         deadline: float,
         correlation_id: str,
         attempt_id: str,
-        answered: list[dict[str, Any]],
+        answered: list[dict[str, Any] | RevocationError],
     ) -> dict[str, Any]:
-        outcome = self._outcome_of(request, deadline=deadline, correlation_id=correlation_id, attempt_id=attempt_id)
+        try:
+            outcome = self._outcome_of(request, deadline=deadline, correlation_id=correlation_id, attempt_id=attempt_id)
+        except RevocationError as error:
+            answered.append(error)
+            raise
         answered.append(outcome)
         return outcome
 

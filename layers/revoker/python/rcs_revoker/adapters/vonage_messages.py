@@ -17,8 +17,10 @@ from rcs_revoker import SERVICE_NAME, __version__
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_jwt import VonageJwtSigner
 from rcs_revoker.domain.errors import (
+    DependencyUnavailable,
     MessageNotFound,
     RevocationError,
+    ServiceMisconfigured,
     VonageCredentialsRejected,
     VonageRateLimited,
     VonageTimeout,
@@ -109,6 +111,8 @@ class VonageMessagesClient:
                 logger.warning("Vonage rejected the JWT; re-reading the credentials secret once")
                 response = self._send(url, self._credentials.get(force_refresh=True), deadline)
             return _interpret(response, message_uuid, region)
+        except (DependencyUnavailable, ServiceMisconfigured):
+            raise  # re-reading the secret after a 401 failed: Secrets Manager's error, not Vonage's
         except RevocationError:
             count("VonageErrors")
             raise

@@ -1,7 +1,7 @@
 """Prints template.yaml as CloudFormation sees it after the SAM transform, as JSON.
 
 Runs under the SAM CLI's own environment (.venv-sam), which has samtranslator:
-    .venv-sam/bin/python offline/sam_translate.py template.yaml > translated.json
+    .venv-sam/bin/python tools/sam_translate.py template.yaml > translated.json
 The template tests check what SAM generates (roles, policies, the API's methods), and checkov scans the
 result as well as the template: SAM-generated resources (the API stage, roles) exist only after the transform.
 """
