@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
 from offline.aws_fault_proxy import AwsFaultProxy
@@ -69,6 +70,22 @@ def api_event(
     event["requestContext"]["requestId"] = request_id
     event["body"] = text
     event["isBase64Encoded"] = base64_encoded
+    return event
+
+
+def bulk_event(body: object) -> dict[str, Any]:
+    """POST /revocations, as API Gateway hands it to the function."""
+    event = api_event("unused", body, path="/revocations")
+    event.update(resource="/revocations", pathParameters=None)
+    return event
+
+
+def status_event(path: str) -> dict[str, Any]:
+    """GET /revocations/{message_uuid} or /batches/{batch_id}, as API Gateway hands it to the function."""
+    collection, value = path.strip("/").split("/")
+    name = "message_uuid" if collection == "revocations" else "batch_id"
+    event = api_event("unused", None, method="GET", path=path)
+    event.update(resource=f"/{collection}/{{{name}}}", pathParameters={name: value})
     return event
 
 
@@ -184,6 +201,13 @@ class Stack:
         handler = self.handler("functions.revoke_event.handler")
         response: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
         return response
+
+    def queue_depth(self, queue_url: str) -> int:
+        """Messages on the queue, visible or in flight."""
+        attributes = boto3.client("sqs", endpoint_url=self.moto.endpoint_url).get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def worker_queue(self) -> SqsEventSource:
         """The bulk queue feeding the worker function, as Lambda's event source mapping would."""

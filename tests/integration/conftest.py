@@ -3,33 +3,6 @@ proxy and the Vonage simulator, shared with the load tests, one of each per sess
 
 import pytest
 
-from tests.conftest import (
-    AGENTS_TABLE,
-    APPLICATION_ID,
-    EVENT_BUS,
-    IDEMPOTENCY_TABLE,
-    LEDGER_TABLE,
-    MAX_RECEIVE_COUNT,
-    SECRET_NAME,
-    Stack,
-    body_of,
-    header,
-)
-
-# What the test modules of this folder import from here.
-__all__ = [
-    "AGENTS_TABLE",
-    "APPLICATION_ID",
-    "EVENT_BUS",
-    "IDEMPOTENCY_TABLE",
-    "LEDGER_TABLE",
-    "MAX_RECEIVE_COUNT",
-    "SECRET_NAME",
-    "Stack",
-    "body_of",
-    "header",
-]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def offline_aws(aws_sdk_env: None) -> None:

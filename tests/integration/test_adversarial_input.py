@@ -9,8 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import api_event, eventbridge_event
-from tests.integration.conftest import Stack
+from tests.conftest import Stack, api_event, eventbridge_event
 
 ROUTES = [
     ("POST", "/messages/{message_uuid}/revoke"),

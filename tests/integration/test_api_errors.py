@@ -9,8 +9,7 @@ import pytest
 from offline.aws_seed import put_agent, store_vonage_secret
 from offline.keys import generate_key_pair
 from offline.vonage_simulator import Outcome
-from tests.conftest import api_event
-from tests.integration.conftest import AGENTS_TABLE, APPLICATION_ID, SECRET_NAME, Stack, body_of, header
+from tests.conftest import AGENTS_TABLE, APPLICATION_ID, SECRET_NAME, Stack, api_event, body_of, header
 
 MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 PROBLEM_FIELDS = {"type", "title", "status", "detail"}

@@ -12,8 +12,7 @@ from offline.aws_seed import store_vonage_secret
 from offline.keys import generate_key_pair
 from offline.vonage_simulator import Outcome
 from rcs_revoker.observability import logger
-from tests.conftest import api_event
-from tests.integration.conftest import APPLICATION_ID, SECRET_NAME, Stack
+from tests.conftest import APPLICATION_ID, SECRET_NAME, Stack, api_event
 
 MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 REQUEST_ID = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"

@@ -7,8 +7,7 @@ import jwt
 import pytest
 
 from offline.aws_seed import put_agent
-from tests.conftest import api_event, load_event
-from tests.integration.conftest import AGENTS_TABLE, APPLICATION_ID, Stack, body_of, header
+from tests.conftest import AGENTS_TABLE, APPLICATION_ID, Stack, api_event, body_of, header, load_event
 
 MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 

@@ -11,8 +11,17 @@ import pytest
 
 from offline.aws_seed import put_agent
 from offline.vonage_simulator import Outcome
-from tests.conftest import api_event, eventbridge_event, load_event
-from tests.integration.conftest import AGENTS_TABLE, MAX_RECEIVE_COUNT, Stack, body_of
+from tests.conftest import (
+    AGENTS_TABLE,
+    MAX_RECEIVE_COUNT,
+    Stack,
+    api_event,
+    body_of,
+    bulk_event,
+    eventbridge_event,
+    load_event,
+    status_event,
+)
 
 
 def uuids(n: int) -> list[str]:
@@ -20,27 +29,11 @@ def uuids(n: int) -> list[str]:
 
 
 def submit(stack: Stack, body: object) -> dict[str, Any]:
-    event = api_event("unused", body, path="/revocations")
-    event["resource"] = "/revocations"
-    event["pathParameters"] = None
-    return stack.invoke_api(event)
+    return stack.invoke_api(bulk_event(body))
 
 
 def get(stack: Stack, path: str) -> dict[str, Any]:
-    """GET /revocations/{message_uuid} or /batches/{batch_id}, as API Gateway hands it to the function."""
-    collection, value = path.strip("/").split("/")
-    name = "message_uuid" if collection == "revocations" else "batch_id"
-    event = api_event("unused", None, method="GET", path=path)
-    event["resource"] = f"/{collection}/{{{name}}}"
-    event["pathParameters"] = {name: value}
-    return stack.invoke_api(event)
-
-
-def queue_depth(stack: Stack, queue_url: str) -> int:
-    attributes = boto3.client("sqs", endpoint_url=stack.moto.endpoint_url).get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return stack.invoke_api(status_event(path))
 
 
 def record(stack: Stack, message_uuid: str) -> dict[str, Any]:
@@ -59,7 +52,7 @@ def test_a_batch_is_validated_queued_in_the_ledger_and_reported(stack: Stack) ->
     assert receipt["accepted"] == 25
     assert receipt["rejected"] == []
     assert uuid.UUID(receipt["batch_id"])
-    assert queue_depth(stack, stack.revocation_queue_url) == 25
+    assert stack.queue_depth(stack.revocation_queue_url) == 25
     assert record(stack, messages[0])["state"] == "queued"
     assert record(stack, messages[0])["batch_id"] == receipt["batch_id"]
     batch = body_of(get(stack, f"/batches/{receipt['batch_id']}"))
@@ -83,7 +76,7 @@ def test_the_worker_revokes_every_queued_message_once_and_the_ledger_says_so(sta
     assert [p.received for p in polls] == [10, 10, 3]
     assert all(p.failed == 0 for p in polls)
     assert all(stack.vonage.patches_for(m) == 1 for m in messages)
-    assert queue_depth(stack, stack.revocation_queue_url) == 0
+    assert stack.queue_depth(stack.revocation_queue_url) == 0
     assert [record(stack, m)["region"] for m in messages[19:]] == ["eu", "us", "ap", "us"]
     done = record(stack, messages[0])
     assert done["state"] == "requested"
@@ -121,7 +114,7 @@ def test_invalid_items_are_rejected_with_index_and_the_rest_queued(stack: Stack)
     assert rejected[3]["message_uuid"] is None
     assert "more than 24 hours ago" in rejected[4]["detail"]
     assert all(r["title"] == "Invalid revocation request" for r in rejected.values())
-    assert queue_depth(stack, stack.revocation_queue_url) == 2
+    assert stack.queue_depth(stack.revocation_queue_url) == 2
 
 
 def test_a_batch_with_no_valid_item_is_a_400_listing_each_problem(stack: Stack) -> None:
@@ -132,7 +125,7 @@ def test_a_batch_with_no_valid_item_is_a_400_listing_each_problem(stack: Stack) 
     assert problem["type"] == "urn:rcs-revoker:problem:invalid-request"
     assert [r["index"] for r in problem["rejected"]] == [0, 1]
     assert "no DEFAULT_REGION" in problem["rejected"][1]["detail"]
-    assert queue_depth(stack, stack.revocation_queue_url) == 0
+    assert stack.queue_depth(stack.revocation_queue_url) == 0
 
 
 @pytest.mark.parametrize(
@@ -172,7 +165,7 @@ def test_a_message_already_revoked_is_not_queued_again(stack: Stack) -> None:
 
     assert (receipt["accepted"], receipt["already_requested"]) == (1, 1)
     assert record(stack, message)["state"] == "requested"  # never turned back into queued
-    assert queue_depth(stack, stack.revocation_queue_url) == 1
+    assert stack.queue_depth(stack.revocation_queue_url) == 1
 
 
 def test_only_the_failed_record_of_a_batch_returns_to_the_queue(stack: Stack) -> None:
@@ -208,7 +201,7 @@ def test_a_message_that_keeps_failing_ends_failed_in_the_ledger_and_in_the_dlq(s
     assert failed["state"] == "failed"
     assert failed["attempts"] == MAX_RECEIVE_COUNT
     assert "vonage-unavailable" in failed["last_error"]
-    assert queue_depth(stack, stack.dead_letter_queue_url) == 1
+    assert stack.queue_depth(stack.dead_letter_queue_url) == 1
     batch = body_of(get(stack, f"/batches/{receipt['batch_id']}"))
     assert batch["failed"] == [{"message_uuid": message, "last_error": failed["last_error"]}]
     assert stack.outcome_events() == []  # a transient failure is not a final outcome
@@ -225,7 +218,7 @@ def test_a_rate_limited_message_waits_out_retry_after_instead_of_burning_receive
 
     assert (first.received, first.failed) == (1, 1)
     assert again.received == 0  # still invisible: it comes back after Vonage's Retry-After
-    assert queue_depth(stack, stack.revocation_queue_url) == 1
+    assert stack.queue_depth(stack.revocation_queue_url) == 1
     assert record(stack, message)["last_error"].startswith("vonage-rate-limited")
 
 

@@ -15,8 +15,16 @@ from aws_lambda_powertools.warnings import PowertoolsUserWarning
 from offline.aws_seed import put_agent
 from offline.vonage_simulator import Outcome
 from rcs_revoker.revocations import RetryableRevocationFailure
-from tests.conftest import api_event, eventbridge_event, load_event
-from tests.integration.conftest import AGENTS_TABLE, EVENT_BUS, IDEMPOTENCY_TABLE, Stack, body_of
+from tests.conftest import (
+    AGENTS_TABLE,
+    EVENT_BUS,
+    IDEMPOTENCY_TABLE,
+    Stack,
+    api_event,
+    body_of,
+    eventbridge_event,
+    load_event,
+)
 
 MESSAGE = "c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f"
 

@@ -15,8 +15,7 @@ import pytest
 from offline.keys import KeyPair
 from offline.tls import generate_self_signed_cert
 from offline.vonage_simulator import VonageSimulator
-from tests.conftest import REPO_ROOT, api_event
-from tests.integration.conftest import APPLICATION_ID, Stack, body_of
+from tests.conftest import APPLICATION_ID, REPO_ROOT, Stack, api_event, body_of
 
 MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 SERVICE_SOURCES = [REPO_ROOT / "layers" / "revoker" / "python" / "rcs_revoker", REPO_ROOT / "functions"]

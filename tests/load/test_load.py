@@ -36,7 +36,7 @@ from offline.vonage_simulator import Outcome
 from rcs_revoker import observability
 from rcs_revoker.adapters.vonage_messages import HttpPolicy
 from rcs_revoker.observability import logger, metrics
-from tests.conftest import LEDGER_TABLE, REPO_ROOT, Stack, api_event, body_of, header
+from tests.conftest import LEDGER_TABLE, REPO_ROOT, Stack, api_event, body_of, bulk_event, header, status_event
 
 LOAD_REQUESTS = int(os.environ.get("LOAD_REQUESTS", "1000"))
 API_SHARE = 2 / 3
@@ -234,8 +234,7 @@ def revoke_as_a_client(stack: Stack, plan: Plan, tally: Tally) -> None:
 
 def run_bulk(stack: Stack, plans: list[Plan], tally: Tally) -> None:
     """POST /revocations with the round's messages, then the worker fed from the queue until it is empty."""
-    event = api_event("unused", {"region": "eu", "messages": [{"message_uuid": p.message_uuid} for p in plans]})
-    event.update(resource="/revocations", path="/revocations", pathParameters=None)
+    event = bulk_event({"region": "eu", "messages": [{"message_uuid": p.message_uuid} for p in plans]})
     started = time.monotonic()
     response = stack.invoke_api(event, timeout_s=29.0)
     tally.timings["bulk submit"] += time.monotonic() - started
@@ -274,13 +273,6 @@ def run_round(stack: Stack, api_plans: list[Plan], worker_plans: list[Plan], tal
         bulk.join()
 
 
-def get_batch(stack: Stack, batch_id: str) -> dict[str, Any]:
-    """GET /batches/{batch_id}, as API Gateway hands it to the function."""
-    event = api_event("unused", None, method="GET", path=f"/batches/{batch_id}")
-    event.update(resource="/batches/{batch_id}", pathParameters={"batch_id": batch_id})
-    return stack.invoke_api(event)
-
-
 def ledger_states(stack: Stack) -> dict[str, str]:
     dynamodb = boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url)
     states: dict[str, str] = {}
@@ -288,14 +280,6 @@ def ledger_states(stack: Stack) -> dict[str, str]:
         for item in page["Items"]:
             states[item["message_uuid"]["S"]] = item["state"]["S"]
     return states
-
-
-def queue_depth(stack: Stack, queue_url: str) -> int:
-    sqs = boto3.client("sqs", endpoint_url=stack.moto.endpoint_url)
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
 
 @contextlib.contextmanager
@@ -394,13 +378,13 @@ def test_revocations_under_load_and_faults_are_neither_lost_nor_doubled_in_bound
     doubled = {m: n for m, n in tally.accepted_patches.items() if n > 1}
     accepted_without_answer = {m for m in tally.accepted_patches if plans[m].expected != ACCEPTED}
     answered_without_patch = {m for m, p in plans.items() if p.expected == ACCEPTED and m not in tally.accepted_patches}
-    dead_letters = queue_depth(stack, stack.dead_letter_queue_url)
-    in_flight = queue_depth(stack, stack.revocation_queue_url)
+    dead_letters = stack.queue_depth(stack.dead_letter_queue_url)
+    in_flight = stack.queue_depth(stack.revocation_queue_url)
     connections = stack.vonage.connections
     aws_injected = Counter(stack.aws.failed_calls)
     aws_armed = sum(times for p in plans.values() for _, times in p.aws_faults)
     expected_failed = sum(1 for p in worker_plans if p.expected == FAILED)
-    batches = [body_of(get_batch(stack, batch_id)) for batch_id in tally.batches]
+    batches = [body_of(stack.invoke_api(status_event(f"/batches/{batch_id}"))) for batch_id in tally.batches]
     vonage_faults = {k: n for k, n in sorted(tally.vonage_answers.items()) if k != "202"}
     figures: dict[str, Any] = {
         "requests": {"api": len(api_plans), "worker": len(worker_plans), "total": len(plans)},
