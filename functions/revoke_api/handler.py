@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
 from rcs_revoker.api.responses import HttpResponse
+from rcs_revoker.api.routes import API_ROUTES
 from rcs_revoker.bootstrap import finish_cold_start
 from rcs_revoker.bulk import batch_status, revocation_record, submit_batch
 from rcs_revoker.domain.errors import RevocationError
@@ -55,12 +56,14 @@ def get_batch(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     return HttpResponse.json(200, batch_status(_path_parameter(event, "batch_id")))
 
 
-ROUTES: dict[tuple[str, str], Route] = {
-    ("POST", "/messages/{message_uuid}/revoke"): revoke,
-    ("POST", "/revocations"): submit_revocations,
-    ("GET", "/revocations/{message_uuid}"): get_revocation,
-    ("GET", "/batches/{batch_id}"): get_batch,
+OPERATIONS: dict[str, Route] = {
+    "Revoke": revoke,
+    "SubmitBatch": submit_revocations,
+    "GetRevocation": get_revocation,
+    "GetBatch": get_batch,
 }
+# The route table is rcs_revoker.api.routes: a route without an operation fails here, at import.
+ROUTES: dict[tuple[str, str], Route] = {route: OPERATIONS[name] for route, name in API_ROUTES.items()}
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
