@@ -18,14 +18,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
+from rcs_revoker.api.requests import MAX_BATCH_BODY_BYTES, decode_json_body
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.api.routes import API_ROUTES
-from rcs_revoker.bootstrap import finish_cold_start
-from rcs_revoker.bulk import batch_status, revocation_record, submit_batch
+from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.domain.validation import parse_revocation_fields
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger, metrics
-from rcs_revoker.revocations import revoke_from_api
 
 finish_cold_start()
 
@@ -34,26 +34,24 @@ Route = Callable[[dict[str, Any], LambdaContext], HttpResponse]
 
 def revoke(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     invocation = Invocation.from_lambda("api", _request_id(event) or context.aws_request_id, context)
-    result = revoke_from_api(
-        _path_parameter(event, "message_uuid"),
-        event.get("body"),
-        is_base64=bool(event.get("isBase64Encoded")),
-        invocation=invocation,
+    result = service().revoke(
+        lambda: parse_revocation_fields(_path_parameter(event, "message_uuid"), _body(event)), invocation
     )
     return HttpResponse.json(202, result.as_dict())
 
 
 def submit_revocations(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
-    receipt = submit_batch(event.get("body"), is_base64=bool(event.get("isBase64Encoded")))
+    count("BatchesSubmitted")
+    receipt = service().submit_batch(_body(event, max_bytes=MAX_BATCH_BODY_BYTES))
     return HttpResponse.json(202, receipt.as_dict())
 
 
 def get_revocation(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
-    return HttpResponse.json(200, revocation_record(_path_parameter(event, "message_uuid")))
+    return HttpResponse.json(200, service().read_ledger.revocation(_path_parameter(event, "message_uuid")))
 
 
 def get_batch(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
-    return HttpResponse.json(200, batch_status(_path_parameter(event, "batch_id")))
+    return HttpResponse.json(200, service().read_ledger.batch(_path_parameter(event, "batch_id")))
 
 
 OPERATIONS: dict[str, Route] = {
@@ -89,6 +87,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def _request_id(event: dict[str, Any]) -> str | None:
     context = event.get("requestContext")
     return str(context["requestId"]) if isinstance(context, dict) and context.get("requestId") else None
+
+
+def _body(event: dict[str, Any], **limits: int) -> object:
+    return decode_json_body(event.get("body"), is_base64=bool(event.get("isBase64Encoded")), **limits)
 
 
 def _path_parameter(event: dict[str, Any], name: str) -> str:

@@ -14,11 +14,11 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rcs_revoker.bootstrap import finish_cold_start
+from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.domain.errors import RevocationError
-from rcs_revoker.invocation import Invocation
+from rcs_revoker.domain.validation import parse_revocation_detail
+from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
-from rcs_revoker.revocations import RetryableRevocationFailure, revoke_from_event
 
 finish_cold_start()
 
@@ -30,9 +30,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     detail = event.get("detail") if isinstance(event, dict) else None
     invocation = Invocation.from_lambda("eventbridge", event_id, context)
     try:
-        result = revoke_from_event(detail, invocation=invocation)
+        result = service().revoke(lambda: parse_revocation_detail(detail), invocation)
     except RevocationError as error:
-        if error.transient:
-            raise RetryableRevocationFailure(f"{error.reason}: {error.detail}") from None
+        raise_for_retry(error)
         return {"outcome": "rejected", "reason": error.reason, "message_uuid": error.message_uuid}
     return {"outcome": "accepted", **result.as_dict()}

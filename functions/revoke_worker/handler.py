@@ -17,9 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE
 from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.domain.errors import RevocationError
-from rcs_revoker.invocation import Invocation
+from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
-from rcs_revoker.revocations import RetryableRevocationFailure, revoke_from_queue
 
 # As many threads as records in an SQS batch: the PATCHes of a batch run side by side over the pooled
 # connections instead of ten round-trips one after another.
@@ -37,10 +36,9 @@ def settle(record: SQSRecord, lambda_context: LambdaContext) -> None:
         "sqs", record.message_id, lambda_context, final_attempt=receives >= service().settings.max_receive_count
     )
     try:
-        revoke_from_queue(record.body, invocation=invocation, receipt_handle=record.receipt_handle)
+        service().revoke_queued(record.body, invocation=invocation, receipt_handle=record.receipt_handle)
     except RevocationError as error:
-        if error.transient:
-            raise RetryableRevocationFailure(f"{error.reason}: {error.detail}") from None
+        raise_for_retry(error)
 
 
 async def _settle_in_thread(record: SQSRecord, lambda_context: LambdaContext) -> None:

@@ -272,7 +272,7 @@ def test_an_unexpected_failure_is_a_500_problem_without_a_stack_trace(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(handler, "revoke_from_api", explode)
+    monkeypatch.setattr(handler, "parse_revocation_fields", explode)
     response = handler.lambda_handler(api_event(MESSAGE, {"region": "eu"}), _context())
 
     body = assert_problem(response, 500, "internal-error")

@@ -9,7 +9,7 @@ import pytest
 
 from offline.aws_seed import put_agent
 from offline.vonage_simulator import Outcome
-from rcs_revoker.revocations import RetryableRevocationFailure
+from rcs_revoker.invocation import RetryableRevocationFailure
 from tests.conftest import (
     AGENTS_TABLE,
     IDEMPOTENCY_TABLE,

@@ -14,7 +14,7 @@ from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from offline.aws_seed import put_agent
 from offline.vonage_simulator import Outcome
-from rcs_revoker.revocations import RetryableRevocationFailure
+from rcs_revoker.invocation import RetryableRevocationFailure
 from tests.conftest import (
     AGENTS_TABLE,
     EVENT_BUS,

@@ -166,11 +166,11 @@ def test_window_uses_the_injected_clock() -> None:
 def test_default_clock_is_the_current_utc_time() -> None:
     service = RevocationService(agents=FakeAgents(), vonage=FakeVonage(), default_region=Region.EU)
     now = datetime.now(UTC)
-    service.check_window(request(sent_at=now - timedelta(hours=23)))
+    service.revoke(request(sent_at=now - timedelta(hours=23)), deadline=DEADLINE)
     with pytest.raises(RevocationWindowExpired):
-        service.check_window(request(sent_at=now - timedelta(hours=25)))
+        service.revoke(request(sent_at=now - timedelta(hours=25)), deadline=DEADLINE)
     with pytest.raises(SentAtInFuture):
-        service.check_window(request(sent_at=now + timedelta(hours=1)))
+        service.revoke(request(sent_at=now + timedelta(hours=1)), deadline=DEADLINE)
 
 
 # --- where the region comes from ----------------------------------------------------------------------

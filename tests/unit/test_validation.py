@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rcs_revoker.api.requests import MAX_BODY_BYTES, decode_json_body
 from rcs_revoker.domain import validation
 from rcs_revoker.domain.errors import InvalidRequest, RequestTooLarge
 from rcs_revoker.domain.models import RevocationRequest
@@ -15,8 +16,6 @@ from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.validation import (
     ALLOWED_FIELDS,
     MAX_AGENT_ID_LENGTH,
-    MAX_BODY_BYTES,
-    decode_json_body,
     parse_message_uuid,
     parse_revocation_detail,
     parse_revocation_fields,
@@ -469,7 +468,7 @@ def test_detail_rejection_says_which_message_it_was(message_uuid: object, attach
     assert caught.value.message_uuid == attached
 
 
-# --- decode_json_body ---------------------------------------------------------------------------------
+# --- decode_json_body (rcs_revoker.api.requests) ----------------------------------------------------------------------
 def b64(data: str | bytes) -> str:
     return base64.b64encode(data.encode() if isinstance(data, str) else data).decode()
 

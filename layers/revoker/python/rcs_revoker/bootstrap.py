@@ -1,28 +1,36 @@
-"""Wires the adapters into the domain service, once per container."""
+"""The one place that builds the adapters and hands them to the use cases, once per container."""
 
 import gc
 from dataclasses import dataclass
 from functools import cache
 
 from rcs_revoker.adapters.dynamodb_agents import DynamoDbAgentDirectory
+from rcs_revoker.adapters.dynamodb_idempotency import NoIdempotencyStore, PowertoolsIdempotencyStore
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
 from rcs_revoker.adapters.eventbridge_outcomes import EventBridgeOutcomePublisher
 from rcs_revoker.adapters.sqs_revocation_queue import SqsRevocationQueue
 from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.config import Settings, settings
+from rcs_revoker.domain.ports import IdempotencyStore
 from rcs_revoker.domain.revocation import RevocationService
-from rcs_revoker.idempotent_revocation import IdempotentRevocation
-from rcs_revoker.outcomes import OutcomeRecorder
+from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
+from rcs_revoker.usecases.read_ledger import ReadLedger
+from rcs_revoker.usecases.record_outcome import OutcomeRecorder
+from rcs_revoker.usecases.revoke import RevokeMessage
+from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
+from rcs_revoker.usecases.submit_batch import SubmitBatch
 
 
 @dataclass(frozen=True, slots=True)
 class Service:
+    """The use cases of this container, wired to their adapters."""
+
     settings: Settings
-    revocations: IdempotentRevocation
-    outcomes: OutcomeRecorder
-    ledger: DynamoDbLedger | None
-    queue: SqsRevocationQueue | None
+    revoke: RevokeMessage
+    revoke_queued: RevokeQueuedMessage
+    submit_batch: SubmitBatch
+    read_ledger: ReadLedger
 
 
 @cache
@@ -37,14 +45,23 @@ def service() -> Service:
         ),
         default_region=config.default_region,
     )
+    store: IdempotencyStore = (
+        NoIdempotencyStore()
+        if config.idempotency_disabled
+        else PowertoolsIdempotencyStore(config.idempotency_table_name)
+    )
     ledger = DynamoDbLedger(config.ledger_table_name) if config.ledger_table_name else None
     publisher = EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
+    queue = SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None
+    revoke = RevokeMessage(
+        exactly_once=ExactlyOnceRevocation(domain, store), outcomes=OutcomeRecorder(ledger, publisher)
+    )
     return Service(
         settings=config,
-        revocations=IdempotentRevocation(domain, config.idempotency_table_name, disabled=config.idempotency_disabled),
-        outcomes=OutcomeRecorder(ledger, publisher),
-        ledger=ledger,
-        queue=SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None,
+        revoke=revoke,
+        revoke_queued=RevokeQueuedMessage(revoke=revoke, queue=queue),
+        submit_batch=SubmitBatch(ledger=ledger, queue=queue, default_region=config.default_region),
+        read_ledger=ReadLedger(ledger),
     )
 
 

@@ -1,11 +1,12 @@
 """The agents table: where each RCS agent was launched (DynamoDB GetItem, nothing else)."""
 
 import time
-from typing import Any, Final
+from typing import Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.adapters.dynamodb_attributes import error_code, string_attribute
 from rcs_revoker.domain.errors import DependencyUnavailable
 from rcs_revoker.domain.models import AgentRecord
 
@@ -35,20 +36,13 @@ class DynamoDbAgentDirectory:
                 .get("Item")
             )
         except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable(f"DynamoDB did not answer for the agents table ({_code(error)}).") from None
+            raise DependencyUnavailable(
+                f"DynamoDB did not answer for the agents table ({error_code(error)})."
+            ) from None
         if item is None:
             return None
-        record = AgentRecord(agent_id, region=_string(item, "region"), country=_string(item, "country"))
+        record = AgentRecord(
+            agent_id, region=string_attribute(item, "region"), country=string_attribute(item, "country")
+        )
         self._cache[agent_id] = (time.monotonic() + AGENT_CACHE_TTL_S, record)
         return record
-
-
-def _string(item: dict[str, Any], name: str) -> str | None:
-    value = item.get(name, {}).get("S")
-    return value if isinstance(value, str) else None
-
-
-def _code(error: Exception) -> str:
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "error"))
-    return type(error).__name__

@@ -1,75 +1,33 @@
-"""The revocation ledger: one record per message UUID, its state and history, for the status API.
+"""The revocation ledger on DynamoDB: one item per message UUID (the states are rcs_revoker.domain.ledger's).
 
-States: `queued` (accepted into the bulk queue), `requested` (Vonage accepted the revocation), `rejected`
-(a permanent answer), `failed` (transient failures until no retry was left). Conditional writes keep a late
-or repeated write from undoing a revocation: nothing turns `requested` back into anything else.
+Conditional writes keep a late or repeated write from undoing a revocation: nothing turns `requested` back
+into anything else. A batch is read through its index, never by scanning the table.
 """
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.adapters.dynamodb_attributes import error_code, string_attribute
 from rcs_revoker.domain.errors import DependencyUnavailable
+from rcs_revoker.domain.ledger import STATES, BatchSummary, LedgerRecord
 from rcs_revoker.domain.revocation import REVOCATION_WINDOW
 
-# A few days past the window: long enough to answer "was it revoked?" after an incident, then gone.
-RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(days=3)
+# A few days past the window: long enough to answer "was it revoked?" after an incident, then gone (TTL).
+LEDGER_RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(days=3)
 BATCH_INDEX: Final = "batch_id-index"
-STATES: Final = ("queued", "requested", "rejected", "failed")
 _NOT_REQUESTED: Final = "attribute_not_exists(message_uuid) OR #state <> :requested"
 # Part of every write: when the record was made and last changed, and when TTL removes it (:now and
 # :expires are supplied by _update).
 _STAMPS: Final = "created_at = if_not_exists(created_at, :now), updated_at = :now, expires_at = :expires"
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRecord:
-    message_uuid: str
-    state: str
-    batch_id: str | None
-    region: str | None
-    attempts: int
-    last_error: str | None
-    vonage_request_id: str | None
-    created_at: str
-    updated_at: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "message_uuid": self.message_uuid,
-            "state": self.state,
-            "batch_id": self.batch_id,
-            "region": self.region,
-            "attempts": self.attempts,
-            "last_error": self.last_error,
-            "vonage_request_id": self.vonage_request_id,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class BatchSummary:
-    batch_id: str
-    counts: dict[str, int]
-    pending: list[str]
-    failed: list[dict[str, str | None]]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "batch_id": self.batch_id,
-            "total": sum(self.counts.values()),
-            "counts": self.counts,
-            "pending": self.pending,
-            "failed": self.failed,
-        }
-
-
 class DynamoDbLedger:
+    """Implements the domain's Ledger port."""
+
     def __init__(self, table_name: str) -> None:
         self._table_name = table_name
 
@@ -146,7 +104,7 @@ class DynamoDbLedger:
                     if state == "queued":
                         pending.append(uuid)
                     elif state == "failed":
-                        failed.append({"message_uuid": uuid, "last_error": _string(item, "last_error")})
+                        failed.append({"message_uuid": uuid, "last_error": string_attribute(item, "last_error")})
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(error) from None
         if not any(counts.values()):
@@ -175,7 +133,7 @@ class DynamoDbLedger:
         values = {
             **values,
             ":now": {"S": now.isoformat()},
-            ":expires": {"N": str(int(time.time() + RECORD_LIFETIME.total_seconds()))},
+            ":expires": {"N": str(int(time.time() + LEDGER_RECORD_LIFETIME.total_seconds()))},
         }
         names = {"#state": "state"}
         if "#region" in expression:
@@ -205,21 +163,15 @@ def _record(item: dict[str, Any]) -> LedgerRecord:
     return LedgerRecord(
         message_uuid=item["message_uuid"]["S"],
         state=item["state"]["S"],
-        batch_id=_string(item, "batch_id"),
-        region=_string(item, "region"),
+        batch_id=string_attribute(item, "batch_id"),
+        region=string_attribute(item, "region"),
         attempts=int(item.get("attempts", {}).get("N", "0")),
-        last_error=_string(item, "last_error"),
-        vonage_request_id=_string(item, "vonage_request_id"),
+        last_error=string_attribute(item, "last_error"),
+        vonage_request_id=string_attribute(item, "vonage_request_id"),
         created_at=item["created_at"]["S"],
         updated_at=item["updated_at"]["S"],
     )
 
 
-def _string(item: dict[str, Any], name: str) -> str | None:
-    value = item.get(name, {}).get("S")
-    return value if isinstance(value, str) else None
-
-
 def _unavailable(error: Exception) -> DependencyUnavailable:
-    code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else type(error).__name__
-    return DependencyUnavailable(f"DynamoDB did not answer for the ledger table ({code}).")
+    return DependencyUnavailable(f"DynamoDB did not answer for the ledger table ({error_code(error)}).")

@@ -1,19 +1,18 @@
 """Puts outcome events on the EventBridge bus: what a downstream SMS fallback subscribes to."""
 
 import json
-from typing import Any, Final
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.domain.errors import OutcomeNotRecorded
-
-OUTCOME_SOURCE: Final = "rcs-revoker"
-ACCEPTED_DETAIL_TYPE: Final = "RCS Revocation Accepted"
-REJECTED_DETAIL_TYPE: Final = "RCS Revocation Rejected"
+from rcs_revoker.domain.outcome_events import OUTCOME_SOURCE
 
 
 class EventBridgeOutcomePublisher:
+    """Implements the domain's OutcomePublisher port: one PutEvents per outcome."""
+
     def __init__(self, event_bus_name: str) -> None:
         self._event_bus_name = event_bus_name
 

@@ -14,6 +14,10 @@ SEND_ATTEMPTS: Final = 3
 
 
 class SqsRevocationQueue:
+    """Implements the domain's RevocationQueue port."""
+
+    batch_size: Final = SQS_BATCH_SIZE
+
     def __init__(self, queue_url: str) -> None:
         self._queue_url = queue_url
 

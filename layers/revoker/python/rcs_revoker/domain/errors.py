@@ -38,6 +38,15 @@ class InvalidBatch(InvalidRequest):
         self.rejected = rejected
 
 
+class NoRegionSource(InvalidRequest):
+    """Nothing in the request says where its agent was launched, and the deployment has no default region."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Give one of region, country or agent_id: this deployment has no DEFAULT_REGION to fall back on."
+        )
+
+
 class RequestTooLarge(InvalidRequest):
     reason = "request-too-large"
 

@@ -6,6 +6,7 @@ from typing import Final
 
 from rcs_revoker.domain.errors import (
     InvalidRequest,
+    NoRegionSource,
     RevocationError,
     RevocationWindowExpired,
     SentAtInFuture,
@@ -39,16 +40,13 @@ class RevocationService:
         """Checks the window, resolves the region and asks Vonage to revoke; raises RevocationError."""
         region: Region | None = None
         try:
-            self.check_window(request)
+            check_window(request, self._clock())
             region = self.resolve_region(request)
             request_id = self._vonage.revoke(request.message_uuid, region, deadline=deadline)
         except RevocationError as error:
             error.message_uuid, error.region = request.message_uuid, region
             raise
         return RevocationAccepted(message_uuid=request.message_uuid, region=region, vonage_request_id=request_id)
-
-    def check_window(self, request: RevocationRequest) -> None:
-        check_window(request, self._clock())
 
     def resolve_region(self, request: RevocationRequest) -> Region:
         """The region as given, else the country's, else the agent's, else the default."""
@@ -60,9 +58,7 @@ class RevocationService:
             return self._agent_region(request.agent_id)
         if self._default_region is not None:
             return self._default_region
-        raise InvalidRequest(
-            "Give one of region, country or agent_id: this deployment has no DEFAULT_REGION to fall back on."
-        )
+        raise NoRegionSource
 
     def _country_region(self, country: str) -> Region:
         region = region_for_country(country)
@@ -81,6 +77,13 @@ class RevocationService:
         raise ServiceMisconfigured(
             f"The agents table's record for {agent_id!r} has no valid region or country attribute."
         )
+
+
+def check_region_source(request: RevocationRequest, default_region: Region | None) -> None:
+    """A request names where its agent was launched (region, country or agent), or the deployment has a
+    default region; else nothing can say which host to call."""
+    if default_region is None and request.region is None and request.country is None and request.agent_id is None:
+        raise NoRegionSource
 
 
 def check_window(request: RevocationRequest, now: datetime) -> None:

@@ -1,25 +1,24 @@
-"""Turns untrusted input (an API body, an event's detail) into a RevocationRequest, or says what is wrong.
+"""Turns untrusted input (an API body, an event's detail, a batch) into requests, or says what is wrong.
 
 Written by hand rather than with a schema library: the rules are few, the messages must name the exact
 problem, and pydantic would add tens of milliseconds to every cold start.
 """
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from rcs_revoker.domain.errors import InvalidRequest, RequestTooLarge
+from rcs_revoker.domain.errors import InvalidRequest
 from rcs_revoker.domain.models import RevocationRequest
 from rcs_revoker.domain.regions import REGION_NAMES, parse_region, region_for_country
 
-MAX_BODY_BYTES: Final = 8 * 1024
 MAX_AGENT_ID_LENGTH: Final = 256
 REGION_SELECTORS: Final = ("region", "country", "agent_id")
 ALLOWED_FIELDS: Final = (*REGION_SELECTORS, "sent_at")
+MAX_BATCH_ITEMS: Final = 1000
+BATCH_FIELDS: Final = ("messages", *REGION_SELECTORS)
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # RFC 3339 date-time: `datetime.fromisoformat` alone also takes ISO forms RFC 3339 does not allow.
@@ -42,34 +41,6 @@ def parse_message_uuid(value: object) -> str:
     if not isinstance(value, str) or not is_canonical_uuid(value):
         raise InvalidRequest(f"message_uuid {shorten(value)} is not a canonical UUID (8-4-4-4-12 hexadecimal digits).")
     return value.lower()
-
-
-def decode_json_body(body: str | None, *, is_base64: bool = False, max_bytes: int = MAX_BODY_BYTES) -> object:
-    """The JSON value of an API Gateway body (None when absent), decoding base64 first when flagged."""
-    if body is None or body == "":
-        return None
-    if len(body) > max_bytes * 4 // 3 + 4:
-        raise RequestTooLarge(f"The request body is larger than {max_bytes} bytes.")
-    raw: bytes
-    if is_base64:
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            raise InvalidRequest("The request body is flagged as base64 but is not valid base64.") from None
-    else:
-        raw = body.encode("utf-8", errors="surrogatepass")
-    if len(raw) > max_bytes:
-        raise RequestTooLarge(f"The request body is larger than {max_bytes} bytes.")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InvalidRequest("The request body is not valid UTF-8.") from None
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"The request body is not valid JSON: {error.msg} at position {error.pos}.") from None
-    except ValueError:  # an integer longer than Python's 4,300-digit conversion limit
-        raise InvalidRequest("The request body holds a number too large to read.") from None
-    except RecursionError:
-        raise InvalidRequest("The request body is nested too deeply.") from None
 
 
 def parse_revocation_fields(message_uuid: object, fields: object) -> RevocationRequest:
@@ -107,6 +78,36 @@ def parse_revocation_detail(detail: object) -> RevocationRequest:
         if isinstance(detail["message_uuid"], str):
             error.message_uuid = detail["message_uuid"][:64]
         raise
+
+
+def parse_batch(payload: object) -> tuple[list[Any], dict[str, Any]]:
+    """A bulk request's items (still unvalidated, one by one with parse_batch_item) and its default selector."""
+    if not isinstance(payload, Mapping):
+        raise InvalidRequest("The request body must be a JSON object with a messages array.")
+    unknown = sorted(str(name) for name in payload if name not in BATCH_FIELDS)
+    if unknown:
+        names = ", ".join(shorten(name, 40) for name in unknown[:5])
+        raise InvalidRequest(f"Unknown field(s): {names}. Allowed fields: {', '.join(BATCH_FIELDS)}.")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not 1 <= len(messages) <= MAX_BATCH_ITEMS:
+        raise InvalidRequest(f"messages must be an array of 1 to {MAX_BATCH_ITEMS} items.")
+    default = {name: payload[name] for name in REGION_SELECTORS if payload.get(name) is not None}
+    if len(default) > 1:
+        raise InvalidRequest(f"Give at most one default of region, country or agent_id; got {' and '.join(default)}.")
+    return messages, default
+
+
+def parse_batch_item(item: object, default_selector: Mapping[str, Any]) -> tuple[RevocationRequest, dict[str, Any]]:
+    """One item of a batch, with the batch's default selector when it names none: the request, and the
+    fields to queue for it (as the worker will parse them again, under the rules of an event's detail)."""
+    if not isinstance(item, Mapping):
+        raise InvalidRequest("Each item must be a JSON object with a message_uuid.")
+    fields = {name: value for name, value in item.items() if name != "message_uuid"}
+    if not any(fields.get(name) is not None for name in REGION_SELECTORS):
+        fields.update(default_selector)
+    request = parse_revocation_fields(item.get("message_uuid"), fields)
+    queued = {name: value for name, value in fields.items() if value is not None}
+    return request, {"message_uuid": request.message_uuid, **queued}
 
 
 def _region_selector(fields: Mapping[str, Any]) -> dict[str, Any]:

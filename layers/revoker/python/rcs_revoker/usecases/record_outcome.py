@@ -6,12 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
-from rcs_revoker.adapters.eventbridge_outcomes import (
-    ACCEPTED_DETAIL_TYPE,
-    REJECTED_DETAIL_TYPE,
-    EventBridgeOutcomePublisher,
-)
 from rcs_revoker.domain.errors import (
     InvalidRequest,
     OutcomeNotRecorded,
@@ -19,15 +13,27 @@ from rcs_revoker.domain.errors import (
     RevocationInProgress,
 )
 from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.outcome_events import ACCEPTED_DETAIL_TYPE, REJECTED_DETAIL_TYPE
+from rcs_revoker.domain.ports import Ledger, OutcomePublisher
 from rcs_revoker.domain.validation import is_canonical_uuid
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
 
 
 class OutcomeRecorder:
-    def __init__(self, ledger: DynamoDbLedger | None, publisher: EventBridgeOutcomePublisher | None) -> None:
+    """`ledger` None: nothing written (a deployment without bulk); `publisher` None: nothing published (one
+    without a bus)."""
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        publisher: OutcomePublisher | None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._ledger = ledger
         self._publisher = publisher
+        self._clock = clock
 
     def accepted(self, result: RevocationAccepted, invocation: Invocation) -> bool:
         """Logs, counts, writes and publishes an accepted revocation; False when something was not recorded."""
@@ -109,7 +115,7 @@ class OutcomeRecorder:
             "entry_point": invocation.entry_point,
             "correlation_id": invocation.correlation_id,
             "requested_at": invocation.requested_at.isoformat(),
-            "completed_at": datetime.now(UTC).isoformat(),
+            "completed_at": self._clock().isoformat(),
         }
         try:
             self._publisher.publish(detail_type, detail)
