@@ -1,6 +1,6 @@
 """Unit tests for RevocationService: the 24-hour window, region resolution and the call to Vonage."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -22,55 +22,29 @@ from rcs_revoker.domain.errors import (
 from rcs_revoker.domain.models import AgentRecord, RevocationAccepted, RevocationRequest
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.revocation import RevocationService
+from tests.fakes.fake_vonage import VONAGE_REQUEST_ID, FakeVonageMessages
+from tests.fakes.in_memory_agents import InMemoryAgentDirectory
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 UUID = "0d3c1f4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
 DEADLINE = 12_345.678
-VONAGE_REQUEST_ID = "5b2c9a70-0000-4000-8000-00000000beef"
-
-
-@dataclass
-class FakeAgents:
-    """The agents table, in memory; remembers which agents were looked up."""
-
-    records: dict[str, AgentRecord] = field(default_factory=dict)
-    lookups: list[str] = field(default_factory=list)
-
-    def find(self, agent_id: str) -> AgentRecord | None:
-        self.lookups.append(agent_id)
-        return self.records.get(agent_id)
-
-
-@dataclass
-class FakeVonage:
-    """Vonage Messages, in memory: answers with a request id, or raises the error it is given."""
-
-    request_id: str | None = VONAGE_REQUEST_ID
-    error: RevocationError | None = None
-    calls: list[tuple[str, Region, float]] = field(default_factory=list)
-
-    def revoke(self, message_uuid: str, region: Region, *, deadline: float) -> str | None:
-        self.calls.append((message_uuid, region, deadline))
-        if self.error is not None:
-            raise self.error
-        return self.request_id
 
 
 @dataclass
 class Harness:
     service: RevocationService
-    agents: FakeAgents
-    vonage: FakeVonage
+    agents: InMemoryAgentDirectory
+    vonage: FakeVonageMessages
 
 
 def harness(
     *,
     agents: dict[str, AgentRecord] | None = None,
-    vonage: FakeVonage | None = None,
+    vonage: FakeVonageMessages | None = None,
     default_region: Region | None = None,
 ) -> Harness:
-    fake_agents = FakeAgents(dict(agents or {}))
-    fake_vonage = vonage or FakeVonage()
+    fake_agents = InMemoryAgentDirectory(dict(agents or {}))
+    fake_vonage = vonage or FakeVonageMessages()
     service = RevocationService(
         agents=fake_agents, vonage=fake_vonage, default_region=default_region, clock=lambda: NOW
     )
@@ -164,7 +138,7 @@ def test_window_uses_the_injected_clock() -> None:
 
 
 def test_default_clock_is_the_current_utc_time() -> None:
-    service = RevocationService(agents=FakeAgents(), vonage=FakeVonage(), default_region=Region.EU)
+    service = RevocationService(agents=InMemoryAgentDirectory(), vonage=FakeVonageMessages(), default_region=Region.EU)
     now = datetime.now(UTC)
     service.revoke(request(sent_at=now - timedelta(hours=23)), deadline=DEADLINE)
     with pytest.raises(RevocationWindowExpired):
@@ -299,7 +273,7 @@ def test_vonage_error_is_raised_with_message_uuid_and_region_attached(error: Rev
     # Given Vonage that answers with an error (which knows neither the message nor the region)
     assert error.message_uuid is None
     assert error.region is None
-    h = harness(vonage=FakeVonage(error=error))
+    h = harness(vonage=FakeVonageMessages(error=error))
     # When revoked in the AP region
     with pytest.raises(RevocationError) as caught:
         h.service.revoke(request(country="SG"), deadline=DEADLINE)
@@ -311,7 +285,7 @@ def test_vonage_error_is_raised_with_message_uuid_and_region_attached(error: Rev
 
 
 def test_vonage_rate_limit_keeps_its_retry_after() -> None:
-    h = harness(vonage=FakeVonage(error=VonageRateLimited("slow down", retry_after_s=7)))
+    h = harness(vonage=FakeVonageMessages(error=VonageRateLimited("slow down", retry_after_s=7)))
     with pytest.raises(VonageRateLimited) as caught:
         h.service.revoke(request(region=Region.US), deadline=DEADLINE)
     assert caught.value.retry_after_s == 7
@@ -321,7 +295,7 @@ def test_vonage_rate_limit_keeps_its_retry_after() -> None:
 def test_vonage_error_gets_the_agents_region() -> None:
     h = harness(
         agents={"agent-1": AgentRecord("agent-1", country="US")},
-        vonage=FakeVonage(error=MessageNotFound("gone")),
+        vonage=FakeVonageMessages(error=MessageNotFound("gone")),
     )
     with pytest.raises(MessageNotFound) as caught:
         h.service.revoke(request(agent_id="agent-1"), deadline=DEADLINE)
@@ -355,7 +329,7 @@ def test_result_as_dict_names_the_region_and_its_host(region: Region, host: str)
 
 
 def test_result_without_a_vonage_request_id_says_null() -> None:
-    h = harness(vonage=FakeVonage(request_id=None))
+    h = harness(vonage=FakeVonageMessages(request_id=None))
     result = h.service.revoke(request(region=Region.EU), deadline=DEADLINE)
     assert result.vonage_request_id is None
     assert result.as_dict()["vonage_request_id"] is None

@@ -1,0 +1,75 @@
+"""The use cases wired to in-memory fakes of their ports, as rcs_revoker.bootstrap wires them to adapters."""
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from rcs_revoker.domain.regions import Region
+from rcs_revoker.domain.revocation import RevocationService
+from rcs_revoker.invocation import EntryPoint, Invocation
+from rcs_revoker.observability import logger
+from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
+from rcs_revoker.usecases.record_outcome import OutcomeRecorder
+from rcs_revoker.usecases.revoke import RevokeMessage
+from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
+from tests.fakes.fake_vonage import FakeVonageMessages
+from tests.fakes.in_memory_agents import InMemoryAgentDirectory
+from tests.fakes.in_memory_idempotency import InMemoryIdempotencyStore
+from tests.fakes.in_memory_ledger import InMemoryLedger
+from tests.fakes.in_memory_publisher import InMemoryOutcomePublisher
+from tests.fakes.in_memory_queue import InMemoryRevocationQueue
+
+NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+UUID = "0d3c1f4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
+OTHER_UUID = "7e1b2c3d-4a5b-4c6d-8e7f-90a1b2c3d4e5"
+
+
+def invocation(entry_point: EntryPoint = "api", *, final_attempt: bool = True) -> Invocation:
+    return Invocation(entry_point, "correlation-1", time.monotonic() + 10, final_attempt=final_attempt)
+
+
+@dataclass
+class Ports:
+    """Every fake, and the use cases built on them."""
+
+    agents: InMemoryAgentDirectory = field(default_factory=InMemoryAgentDirectory)
+    vonage: FakeVonageMessages = field(default_factory=FakeVonageMessages)
+    store: InMemoryIdempotencyStore = field(default_factory=InMemoryIdempotencyStore)
+    ledger: InMemoryLedger = field(default_factory=lambda: InMemoryLedger(clock=lambda: NOW))
+    publisher: InMemoryOutcomePublisher = field(default_factory=InMemoryOutcomePublisher)
+    queue: InMemoryRevocationQueue = field(default_factory=InMemoryRevocationQueue)
+    default_region: Region | None = None
+
+    def exactly_once(self) -> ExactlyOnceRevocation:
+        domain = RevocationService(
+            agents=self.agents, vonage=self.vonage, default_region=self.default_region, clock=lambda: NOW
+        )
+        return ExactlyOnceRevocation(domain, self.store)
+
+    def outcomes(self) -> OutcomeRecorder:
+        return OutcomeRecorder(self.ledger, self.publisher, clock=lambda: NOW)
+
+    def revoke(self) -> RevokeMessage:
+        return RevokeMessage(exactly_once=self.exactly_once(), outcomes=self.outcomes())
+
+    def revoke_queued(self, *, jitter_s: int = 0) -> RevokeQueuedMessage:
+        return RevokeQueuedMessage(revoke=self.revoke(), queue=self.queue, jitter_s=lambda: jitter_s)
+
+
+@pytest.fixture
+def ports() -> Ports:
+    return Ports()
+
+
+@pytest.fixture
+def log_records() -> Iterator[Callable[[], list[dict[str, object]]]]:
+    """The service's JSON log lines written during the test (its one Logger, pointed at a buffer)."""
+    buffer = io.StringIO()
+    previous = logger.registered_handler.setStream(buffer)  # type: ignore[attr-defined]
+    yield lambda: [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+    logger.registered_handler.setStream(previous)  # type: ignore[attr-defined]

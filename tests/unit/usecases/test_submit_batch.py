@@ -1,0 +1,175 @@
+"""SubmitBatch: what POST /revocations queues, refuses and reports."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from rcs_revoker.domain.errors import DependencyUnavailable, InvalidBatch, InvalidRequest, ServiceMisconfigured
+from rcs_revoker.domain.regions import Region
+from rcs_revoker.usecases.submit_batch import SubmitBatch
+from tests.fakes.in_memory_ledger import InMemoryLedger
+from tests.fakes.in_memory_queue import InMemoryRevocationQueue
+from tests.unit.usecases.conftest import NOW, OTHER_UUID, UUID, Ports
+
+BATCH_ID = "b0b0b0b0-1111-4222-8333-444444444444"
+
+
+def uuid_(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+def submit(ports: Ports, payload: object, *, default_region: Region | None = None) -> dict[str, Any]:
+    use_case = SubmitBatch(
+        ledger=ports.ledger,
+        queue=ports.queue,
+        default_region=default_region,
+        clock=lambda: NOW,
+        new_batch_id=lambda: BATCH_ID,
+    )
+    return use_case(payload).as_dict()
+
+
+def test_valid_items_are_recorded_queued_then_sent_for_the_worker(ports: Ports) -> None:
+    receipt = submit(
+        ports,
+        {"messages": [{"message_uuid": UUID, "region": "eu"}, {"message_uuid": OTHER_UUID}]},
+        default_region=Region.US,
+    )
+
+    assert receipt == {"batch_id": BATCH_ID, "accepted": 2, "already_requested": 0, "rejected": []}
+    assert ports.queue.bodies() == [
+        {"batch_id": BATCH_ID, "request": {"message_uuid": UUID, "region": "eu"}},
+        {"batch_id": BATCH_ID, "request": {"message_uuid": OTHER_UUID}},
+    ]
+    assert {uuid: item["state"] for uuid, item in ports.ledger.items.items()} == {UUID: "queued", OTHER_UUID: "queued"}
+    assert all(item["batch_id"] == BATCH_ID for item in ports.ledger.items.values())
+
+
+def test_the_batch_default_selector_applies_to_items_that_name_none(ports: Ports) -> None:
+    submit(ports, {"country": "SG", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID, "region": "eu"}]})
+    assert [body["request"] for body in ports.queue.bodies()] == [
+        {"message_uuid": UUID, "country": "SG"},
+        {"message_uuid": OTHER_UUID, "region": "eu"},
+    ]
+
+
+def test_invalid_items_are_reported_by_index_and_the_valid_ones_queued(ports: Ports) -> None:
+    items: list[object] = [
+        {"message_uuid": UUID, "region": "eu"},
+        {"message_uuid": "not-a-uuid", "region": "eu"},
+        "not an object",
+        {"message_uuid": OTHER_UUID, "region": "eu", "sent_at": (NOW - timedelta(days=2)).isoformat()},
+        {"message_uuid": uuid_(5)},
+        {"message_uuid": "x" * 100, "region": "mars"},
+    ]
+    receipt = submit(ports, {"messages": items})
+
+    assert receipt["accepted"] == 1
+    rejected = {item["index"]: item for item in receipt["rejected"]}
+    assert sorted(rejected) == [1, 2, 3, 4, 5]
+    assert {item["title"] for item in rejected.values()} == {"Invalid revocation request"}
+    assert rejected[1]["message_uuid"] == "not-a-uuid"
+    assert rejected[2]["message_uuid"] is None
+    assert "more than 24 hours ago" in rejected[3]["detail"]
+    assert "no DEFAULT_REGION" in rejected[4]["detail"]
+    assert rejected[5]["message_uuid"] == "x" * 64
+
+
+def test_a_message_named_twice_is_queued_once_as_first_named(ports: Ports) -> None:
+    receipt = submit(
+        ports, {"messages": [{"message_uuid": UUID, "region": "eu"}, {"message_uuid": UUID.upper(), "region": "us"}]}
+    )
+    assert receipt["accepted"] == 1
+    assert [body["request"]["region"] for body in ports.queue.bodies()] == ["eu"]
+
+
+def test_a_batch_without_a_valid_item_queues_nothing_and_says_why_for_each(ports: Ports) -> None:
+    with pytest.raises(InvalidBatch) as caught:
+        submit(ports, {"messages": [{"message_uuid": "x"}, {"message_uuid": UUID}]})
+    assert [item["index"] for item in caught.value.rejected] == [0, 1]
+    assert ports.queue.sends == 0
+    assert ports.ledger.items == {}
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        pytest.param(None, "JSON object with a messages array", id="no-body"),
+        pytest.param([], "JSON object with a messages array", id="an-array"),
+        pytest.param({"messages": [], "extra": 1}, "Unknown field(s): 'extra'", id="unknown-field"),
+        pytest.param({"messages": []}, "1 to 1000 items", id="empty"),
+        pytest.param({"messages": [{}] * 1001}, "1 to 1000 items", id="too-many"),
+        pytest.param({"messages": "x"}, "1 to 1000 items", id="not-an-array"),
+        pytest.param({"messages": [{}], "region": "eu", "country": "GB"}, "at most one default", id="two-defaults"),
+    ],
+)
+def test_a_malformed_batch_is_refused_whole(ports: Ports, payload: object, fragment: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        submit(ports, payload)
+    assert fragment in caught.value.detail
+    assert ports.queue.sends == 0
+
+
+def test_an_already_requested_message_is_counted_and_not_queued_again(ports: Ports) -> None:
+    ports.ledger.mark_requested(UUID, "eu", "vonage-1")
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
+    assert (receipt["accepted"], receipt["already_requested"]) == (1, 1)
+    assert [body["request"]["message_uuid"] for body in ports.queue.bodies()] == [OTHER_UUID]
+    assert ports.ledger.items[UUID]["state"] == "requested"
+
+
+def test_a_message_the_ledger_cannot_record_is_not_queued(ports: Ports) -> None:
+    ports.ledger.failing.add(UUID)
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
+    assert receipt["accepted"] == 1
+    [rejected] = receipt["rejected"]
+    assert (rejected["index"], rejected["title"]) == (0, "Not queued")
+    assert [body["request"]["message_uuid"] for body in ports.queue.bodies()] == [OTHER_UUID]
+
+
+def test_a_message_the_queue_refuses_is_reported_and_recorded_failed(ports: Ports) -> None:
+    ports.queue.refuse[UUID] = "SQS refused it (InvalidMessageContents)"
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
+    assert receipt["accepted"] == 1
+    [rejected] = receipt["rejected"]
+    assert (rejected["index"], rejected["title"], rejected["detail"]) == (
+        0,
+        "Not queued",
+        "SQS refused it (InvalidMessageContents)",
+    )
+    assert ports.ledger.items[UUID]["state"] == "failed"
+    assert ports.ledger.items[UUID]["last_error"] == "not-queued: SQS refused it (InvalidMessageContents)"
+
+
+def test_a_refused_message_whose_failure_cannot_be_recorded_is_still_reported(ports: Ports) -> None:
+    class LedgerThatFailsAfterQueueing(InMemoryLedger):
+        def mark_failed(self, message_uuid: str, region: str | None, error: str, *, final: bool) -> None:
+            self.unavailable = True
+            super().mark_failed(message_uuid, region, error, final=final)
+
+    ports.ledger = LedgerThatFailsAfterQueueing()
+    ports.queue.refuse[UUID] = "SQS refused it"
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
+    assert [item["title"] for item in receipt["rejected"]] == ["Not queued"]
+
+
+def test_when_nothing_could_be_queued_it_is_a_service_failure_not_a_receipt(ports: Ports) -> None:
+    ports.queue.unavailable = True
+    with pytest.raises(DependencyUnavailable):
+        submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}]})
+
+
+def test_a_thousand_items_are_sent_in_the_queue_batches(ports: Ports) -> None:
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": uuid_(n)} for n in range(1000)]})
+    assert receipt["accepted"] == 1000
+    assert ports.queue.sends == 100
+    assert sorted(body["request"]["message_uuid"] for body in ports.queue.bodies()) == [uuid_(n) for n in range(1000)]
+
+
+def test_a_deployment_without_queue_or_ledger_refuses_after_validation(ports: Ports) -> None:
+    use_case = SubmitBatch(ledger=None, queue=InMemoryRevocationQueue(), default_region=Region.EU)
+    with pytest.raises(InvalidRequest):
+        use_case({"messages": []})
+    with pytest.raises(ServiceMisconfigured):
+        use_case({"messages": [{"message_uuid": UUID}]})
