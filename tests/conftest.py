@@ -40,7 +40,8 @@ EVENTS_DIR = REPO_ROOT / "events"
 
 
 def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS_DIR / name).read_text())
+    event: dict[str, Any] = json.loads((EVENTS_DIR / name).read_text())
+    return event
 
 
 def api_event(

@@ -22,7 +22,7 @@ from offline.cfn_template import (
     dynamodb_ttl_attribute,
     load_template,
 )
-from rcs_revoker.adapters.eventbridge_outcomes import (
+from rcs_revoker.domain.outcome_events import (
     ACCEPTED_DETAIL_TYPE,
     OUTCOME_SOURCE,
     REJECTED_DETAIL_TYPE,

@@ -150,8 +150,8 @@ def plan_messages(rng: random.Random, count: int, path: str) -> list[Plan]:
     kinds += [("none", None, ())] * (count - len(kinds))
     rng.shuffle(kinds)
     plans = []
-    for fault, make, aws in kinds:
-        outcomes, expected = make(rng) if make is not None else ((), ACCEPTED)
+    for fault, maker, aws in kinds:
+        outcomes, expected = maker(rng) if maker is not None else ((), ACCEPTED)
         message_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         plans.append(Plan(message_uuid, fault, outcomes, expected, aws, twice=fault == ASKED_TWICE))
     return plans

@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rcs_revoker.api.requests import MAX_BODY_BYTES, decode_json_body
-from rcs_revoker.domain import validation
 from rcs_revoker.domain.errors import InvalidRequest, RequestTooLarge
 from rcs_revoker.domain.models import RevocationRequest
 from rcs_revoker.domain.regions import Region
@@ -614,7 +613,7 @@ def test_decoder_recursion_error_becomes_an_invalid_request(monkeypatch: pytest.
     def exhausted(*_args: object, **_kwargs: object) -> object:
         raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
 
-    monkeypatch.setattr(validation.json, "loads", exhausted)
+    monkeypatch.setattr("rcs_revoker.api.requests.json.loads", exhausted)
     # When a body is decoded
     with pytest.raises(InvalidRequest) as caught:
         decode_json_body("[[[[]]]]")

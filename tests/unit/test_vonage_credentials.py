@@ -20,7 +20,8 @@ APPLICATION_ID = "app-7f3e9c1d-canary"
 
 
 def _pem(key: Any, private_format: serialization.PrivateFormat = serialization.PrivateFormat.PKCS8) -> str:
-    return key.private_bytes(serialization.Encoding.PEM, private_format, serialization.NoEncryption()).decode()
+    pem: bytes = key.private_bytes(serialization.Encoding.PEM, private_format, serialization.NoEncryption())
+    return pem.decode()
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def test_same_secret_is_parsed_once_and_the_same_credentials_returned(
 ) -> None:
     # Given a counting PEM parser
     parsed: list[bytes] = []
-    real_loader = vonage_credentials.load_pem_private_key
+    real_loader = serialization.load_pem_private_key
 
     def counting_loader(data: bytes, *args: Any, **kwargs: Any) -> Any:
         parsed.append(data)
