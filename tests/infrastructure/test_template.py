@@ -27,6 +27,7 @@ from rcs_revoker.adapters.eventbridge_outcomes import (
     OUTCOME_SOURCE,
     REJECTED_DETAIL_TYPE,
 )
+from rcs_revoker.api.routes import API_ROUTES  # every route: (method, path) -> event id on RevokeApiFunction
 from tests.infrastructure.conftest import as_list, strings_in
 
 REPO_ROOT = DEFAULT_TEMPLATE.parent
@@ -76,13 +77,6 @@ FUNCTION_CODE = {
     "RevokeApiFunction": ("functions/revoke_api/", "${AWS::StackName}-revoke-api"),
     "RevokeEventFunction": ("functions/revoke_event/", "${AWS::StackName}-revoke-event"),
     "RevokeWorkerFunction": ("functions/revoke_worker/", "${AWS::StackName}-revoke-worker"),
-}
-# Every API route: (method, path) -> event id on RevokeApiFunction.
-API_ROUTES = {
-    ("POST", "/messages/{message_uuid}/revoke"): "Revoke",
-    ("POST", "/revocations"): "SubmitBatch",
-    ("GET", "/revocations/{message_uuid}"): "GetRevocation",
-    ("GET", "/batches/{batch_id}"): "GetBatch",
 }
 # The bus both functions use: the one the stack creates, or the one the EventBusName parameter names.
 EVENT_BUS_NAME = {"Fn::If": ["CreateEventBus", {"Ref": "RevocationEventBus"}, {"Ref": "EventBusName"}]}
