@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from offline.cfn_template import DEFAULT_TEMPLATE, load_template
-
-REPO_ROOT = DEFAULT_TEMPLATE.parent
+from tests.infrastructure.sam_template import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -36,21 +35,6 @@ def translated() -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     document: dict[str, Any] = json.loads(result.stdout)
     return document
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def strings_in(value: Any) -> list[str]:
-    """Every string inside a value, intrinsic functions included (for the '*' checks)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for key, item in value.items() for text in [key, *strings_in(item)]]
-    if isinstance(value, list):
-        return [text for item in value for text in strings_in(item)]
-    return []
 
 
 @pytest.fixture(autouse=True)
