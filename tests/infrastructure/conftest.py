@@ -18,9 +18,11 @@ def template() -> dict[str, Any]:
     return load_template()
 
 
-@pytest.fixture(scope="module")
-def translated() -> dict[str, Any]:
-    """SAM's own translation of template.yaml into plain CloudFormation (tools/sam_translate.py)."""
+@pytest.fixture(scope="session")
+def sam_translation() -> str:
+    """SAM's own translation of template.yaml into plain CloudFormation (tools/sam_translate.py), as JSON text.
+
+    Made once per session (a second of the SAM CLI's start-up each time), parsed anew by each module."""
     sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
     if not sam_python.exists():
         pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
@@ -33,7 +35,13 @@ def translated() -> dict[str, Any]:
         env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
     )
     assert result.returncode == 0, result.stderr
-    document: dict[str, Any] = json.loads(result.stdout)
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def translated(sam_translation: str) -> dict[str, Any]:
+    """SAM's translation of template.yaml, a copy of its own for each module."""
+    document: dict[str, Any] = json.loads(sam_translation)
     return document
 
 
