@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from offline.cfn_template import DEFAULT_TEMPLATE, load_template
-
-REPO_ROOT = DEFAULT_TEMPLATE.parent
+from tests.infrastructure.sam_template import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +18,11 @@ def template() -> dict[str, Any]:
     return load_template()
 
 
-@pytest.fixture(scope="module")
-def translated() -> dict[str, Any]:
-    """SAM's own translation of template.yaml into plain CloudFormation (tools/sam_translate.py)."""
+@pytest.fixture(scope="session")
+def sam_translation() -> str:
+    """SAM's own translation of template.yaml into plain CloudFormation (tools/sam_translate.py), as JSON text.
+
+    Made once per session (a second of the SAM CLI's start-up each time), parsed anew by each module."""
     sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
     if not sam_python.exists():
         pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
@@ -34,23 +35,14 @@ def translated() -> dict[str, Any]:
         env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
     )
     assert result.returncode == 0, result.stderr
-    document: dict[str, Any] = json.loads(result.stdout)
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def translated(sam_translation: str) -> dict[str, Any]:
+    """SAM's translation of template.yaml, a copy of its own for each module."""
+    document: dict[str, Any] = json.loads(sam_translation)
     return document
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def strings_in(value: Any) -> list[str]:
-    """Every string inside a value, intrinsic functions included (for the '*' checks)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [text for key, item in value.items() for text in [key, *strings_in(item)]]
-    if isinstance(value, list):
-        return [text for item in value for text in strings_in(item)]
-    return []
 
 
 @pytest.fixture(autouse=True)

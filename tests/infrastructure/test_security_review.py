@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.infrastructure.conftest import as_list, strings_in
+from tests.infrastructure.sam_template import as_list, strings_in
 
 CHECK_ID = re.compile(r"CKV2?_AWS_\d+")
 # The ways a caller can reach a function: a change here is a change of the attack surface, made on purpose.

@@ -1,0 +1,101 @@
+"""How the template tests read template.yaml, and the names more than one of them checks.
+
+The template is read through offline.cfn_template, the same reader the offline stack uses, so the tests
+check the very document that is deployed. SAM Globals are merged in where SAM would merge them. What SAM
+itself generates (the EventBridge rule, the destination permission, the SQS event source mapping and its
+managed policy, the API definition) is checked on SAM's own translation of the template (the `translated`
+fixture of conftest.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offline.cfn_template import DEFAULT_TEMPLATE
+
+REPO_ROOT = DEFAULT_TEMPLATE.parent
+
+# Each function's code directory and name; handler.lambda_handler must be defined there.
+FUNCTION_CODE = {
+    "RevokeApiFunction": ("functions/revoke_api/", "${AWS::StackName}-revoke-api"),
+    "RevokeEventFunction": ("functions/revoke_event/", "${AWS::StackName}-revoke-event"),
+    "RevokeWorkerFunction": ("functions/revoke_worker/", "${AWS::StackName}-revoke-worker"),
+}
+# The bus both functions use: the one the stack creates, or the one the EventBusName parameter names.
+EVENT_BUS_NAME = {"Fn::If": ["CreateEventBus", {"Ref": "RevocationEventBus"}, {"Ref": "EventBusName"}]}
+# Queues whose every message is a failed revocation (each alarms on its first message), and the work queue.
+FAILURE_QUEUES = {"RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue", "RevocationQueueDeadLetterQueue"}
+WORK_QUEUES = {"RevocationQueue"}
+# The ledger's index for the batch view (GET /batches/{batch_id}).
+LEDGER_INDEX = "batch_id-index"
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def strings_in(value: Any) -> list[str]:
+    """Every string inside a value, intrinsic functions included (for the '*' checks)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in [key, *strings_in(item)]]
+    if isinstance(value, list):
+        return [text for item in value for text in strings_in(item)]
+    return []
+
+
+def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == resource_type
+    }
+
+
+def merge_globals(global_value: Any, local_value: Any) -> Any:
+    """SAM's Globals merge: maps merge key by key (the resource wins), lists are concatenated."""
+    if isinstance(global_value, dict) and isinstance(local_value, dict):
+        merged = dict(global_value)
+        for key, value in local_value.items():
+            merged[key] = merge_globals(global_value[key], value) if key in global_value else value
+        return merged
+    if isinstance(global_value, list) and isinstance(local_value, list):
+        return global_value + local_value
+    return local_value
+
+
+def function_properties(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
+    global_properties = template.get("Globals", {}).get("Function", {})
+    properties = template["Resources"][logical_id]["Properties"]
+    merged: dict[str, Any] = merge_globals(global_properties, properties)
+    return merged
+
+
+def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {
+        logical_id: function_properties(template, logical_id)
+        for logical_id in resources(template, "AWS::Serverless::Function")
+    }
+    assert found, "the template defines no AWS::Serverless::Function"
+    return found
+
+
+def sub_string(value: Any) -> str:
+    """The template string of a !Sub (short or list form); fails on anything else."""
+    assert isinstance(value, dict), f"expected !Sub, got {value!r}"
+    assert set(value) == {"Fn::Sub"}, f"expected !Sub, got {value!r}"
+    sub = value["Fn::Sub"]
+    text = sub[0] if isinstance(sub, list) else sub
+    assert isinstance(text, str)
+    return text
+
+
+def api_routes(template: dict[str, Any]) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(METHOD, path, function, event id, event properties) of every Api event."""
+    return [
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"], logical_id, name, event["Properties"])
+        for logical_id, properties in functions(template).items()
+        for name, event in properties.get("Events", {}).items()
+        if event["Type"] == "Api"
+    ]

@@ -1,0 +1,118 @@
+"""The functions and their layers: runtime, architecture, memory, tracing, code and handler, timeouts, environment."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.sam_template import (
+    EVENT_BUS_NAME,
+    FUNCTION_CODE,
+    REPO_ROOT,
+    function_properties,
+    functions,
+    strings_in,
+    sub_string,
+)
+
+SECRET_NAME = re.compile(r"PRIVATE_KEY|PASSWORD|PASSWD|TOKEN|SECRET|API_KEY|CREDENTIAL|JWT", re.IGNORECASE)
+REFERENCE_SUFFIX = re.compile(r"_(ID|NAME|ARN)$")
+
+
+def test_every_function_runs_python313_on_arm64_with_both_layers(template: dict[str, Any]) -> None:
+    for logical_id, properties in functions(template).items():
+        assert properties.get("Runtime") == "python3.13", logical_id
+        assert properties.get("Architectures") == ["arm64"], logical_id
+        assert {"Ref": "DependenciesLayer"} in properties.get("Layers", []), logical_id
+        assert {"Ref": "RevokerLayer"} in properties.get("Layers", []), logical_id
+        assert properties.get("Tracing") == "Active", logical_id
+        assert properties.get("MemorySize") == {"Ref": "FunctionMemorySize"}, logical_id
+
+
+def test_every_function_is_listed_with_its_code(template: dict[str, Any]) -> None:
+    assert set(functions(template)) == set(FUNCTION_CODE)
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_CODE))
+def test_function_code_and_handler(template: dict[str, Any], logical_id: str) -> None:
+    code_uri, function_name = FUNCTION_CODE[logical_id]
+    properties = function_properties(template, logical_id)
+    assert properties["CodeUri"] == code_uri
+    assert properties["Handler"] == "handler.lambda_handler"
+    source = (REPO_ROOT / code_uri / "handler.py").read_text(encoding="utf-8")
+    assert re.search(r"^def lambda_handler\(", source, re.MULTILINE), f"{code_uri}handler.py"
+    assert sub_string(properties["FunctionName"]) == function_name
+
+
+def test_function_timeouts_leave_time_for_vonage_and_its_retries(template: dict[str, Any]) -> None:
+    assert function_properties(template, "RevokeEventFunction")["Timeout"] == 30
+    assert function_properties(template, "RevokeWorkerFunction")["Timeout"] == 30
+    assert function_properties(template, "RevokeApiFunction")["Timeout"] == 15
+
+
+def test_dependencies_layer_is_built_for_python313_arm64(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["DependenciesLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == "arm64"
+    properties = layer["Properties"]
+    assert properties["ContentUri"] == "layers/dependencies/"
+    assert (REPO_ROOT / properties["ContentUri"] / "requirements.txt").is_file()
+    # The Makefile target sam build runs fetches arm64 wheels for 3.13 and compiles the bytecode once.
+    makefile = (REPO_ROOT / properties["ContentUri"] / "Makefile").read_text()
+    assert "build-DependenciesLayer:" in makefile
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--python-version 3.13" in makefile
+    assert "compileall" in makefile
+    assert properties["CompatibleRuntimes"] == ["python3.13"]
+    assert properties["CompatibleArchitectures"] == ["arm64"]
+    assert properties["RetentionPolicy"] == "Delete"
+
+
+def test_revoker_layer_is_built_with_its_bytecode(template: dict[str, Any]) -> None:
+    layer = template["Resources"]["RevokerLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    makefile = (REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
+    assert "build-RevokerLayer:" in makefile
+    assert '"$(ARTIFACTS_DIR)/python"' in makefile  # Lambda adds /opt/python to sys.path
+    assert "compileall" in makefile
+    properties = layer["Properties"]
+    assert properties["ContentUri"] == "layers/revoker/"
+    assert (REPO_ROOT / properties["ContentUri"] / "python" / "rcs_revoker" / "__init__.py").is_file()
+    assert properties["CompatibleRuntimes"] == ["python3.13"]
+    assert properties["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_no_secret_in_environment_variables(template: dict[str, Any]) -> None:
+    for logical_id, properties in functions(template).items():
+        variables = properties.get("Environment", {}).get("Variables", {})
+        for name, value in variables.items():
+            if SECRET_NAME.search(name):
+                # Only a reference to a secret (its id, name or ARN), taken from a parameter or resource.
+                assert REFERENCE_SUFFIX.search(name), f"{logical_id}: {name} looks like a secret"
+                assert isinstance(value, dict), f"{logical_id}: {name} is a literal, expected a !Ref"
+            for text in strings_in(value):
+                assert "PRIVATE KEY" not in text, f"{logical_id}: {name}"
+                assert not re.fullmatch(r"[A-Za-z0-9+/=_-]{32,}", text), f"{logical_id}: {name} = {text!r}"
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTION_CODE))
+def test_environment_names_the_configuration(template: dict[str, Any], logical_id: str) -> None:
+    variables = function_properties(template, logical_id)["Environment"]["Variables"]
+    assert variables == {
+        "POWERTOOLS_SERVICE_NAME": "rcs-revoker",
+        "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
+        "POWERTOOLS_LOG_LEVEL": "INFO",
+        "VONAGE_SECRET_ID": {"Ref": "VonageSecretName"},
+        "AGENTS_TABLE_NAME": {"Ref": "AgentsTable"},
+        "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
+        "EVENT_BUS_NAME": EVENT_BUS_NAME,
+        "DEFAULT_REGION": {"Ref": "DefaultRegion"},
+        "LEDGER_TABLE_NAME": {"Ref": "LedgerTable"},
+        "REVOCATION_QUEUE_URL": {"Ref": "RevocationQueue"},
+        "MAX_RECEIVE_COUNT": {"Ref": "WorkerMaxReceiveCount"},
+    }
+    assert template["Parameters"]["DefaultRegion"]["AllowedValues"] == ["", "eu", "us", "ap"]
