@@ -326,3 +326,43 @@ def test_get_parameter_error_caused_by_something_else_is_an_unavailable_dependen
 
     with pytest.raises(DependencyUnavailable, match="no answer"):
         credentials_from(FakeSecretsProvider(fail=fail)).get()
+
+
+# --- the optional webhook fields ----------------------------------------------------------------------
+def test_signature_secret_and_api_key_are_read_when_given_and_never_shown(keys: Keys) -> None:
+    value = {**secret(keys.rsa_pem), "signature_secret": " webhook-signing-secret ", "api_key": "abcd1234"}
+    credentials = credentials_from(FakeSecretsProvider(value)).get()
+    assert (credentials.signature_secret, credentials.api_key) == ("webhook-signing-secret", "abcd1234")
+    assert "webhook-signing-secret" not in repr(credentials)
+
+
+def test_without_the_webhook_fields_the_credentials_have_none(keys: Keys) -> None:
+    credentials = credentials_from(FakeSecretsProvider(secret(keys.rsa_pem))).get()
+    assert (credentials.signature_secret, credentials.api_key) == (None, None)
+
+
+@pytest.mark.parametrize("bad", ["", "   ", 42, ["x"]])
+def test_a_malformed_webhook_field_is_a_misconfiguration_naming_the_field(keys: Keys, bad: object) -> None:
+    provider = FakeSecretsProvider({**secret(keys.rsa_pem), "signature_secret": bad})
+    with pytest.raises(ServiceMisconfigured, match="signature_secret"):
+        credentials_from(provider).get()
+
+
+def test_a_rotated_signature_secret_gives_new_credentials_without_parsing_the_key_again(
+    keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    provider = FakeSecretsProvider({**secret(keys.rsa_pem), "signature_secret": "first-secret"})
+    source = credentials_from(provider)
+    first = source.get()
+    parsed: list[bytes] = []
+    real_loader = serialization.load_pem_private_key
+    monkeypatch.setattr(
+        vonage_credentials,
+        "load_pem_private_key",
+        lambda data, *a, **k: parsed.append(data) or real_loader(data, *a, **k),
+    )
+    provider.value = {**secret(keys.rsa_pem), "signature_secret": "second-secret"}
+    second = source.get()
+    assert second.signature_secret == "second-secret"
+    assert second.private_key is first.private_key
+    assert parsed == []

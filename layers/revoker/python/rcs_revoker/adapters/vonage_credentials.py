@@ -24,10 +24,15 @@ class VonageCredentials:
     application_id: str
     private_key: RSAPrivateKey = field(repr=False)  # never printed, never logged
     fingerprint: str  # sha256 of the PEM: tells a rotated key from the cached one without keeping the PEM
+    # Optional fields of the same secret, for signed status webhooks: the account's signature secret (HS256
+    # key of the callbacks' JWT) and the api_key the callbacks must name. None: webhooks cannot be verified.
+    signature_secret: str | None = field(default=None, repr=False)
+    api_key: str | None = None
 
 
 class SecretsManagerCredentials:
-    """Reads `{"application_id", "private_key"}` from one secret; parses the key once per version."""
+    """Reads `{"application_id", "private_key", "signature_secret"?, "api_key"?}` from one secret; parses the
+    key once per version."""
 
     def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
         self._secret_id = secret_id
@@ -37,10 +42,22 @@ class SecretsManagerCredentials:
     def get(self, *, force_refresh: bool = False) -> VonageCredentials:
         secret = self._read_secret(force_refresh)
         application_id, pem = _fields(secret)
+        signature_secret, api_key = _optional_text(secret, "signature_secret"), _optional_text(secret, "api_key")
         fingerprint = hashlib.sha256(pem.encode()).hexdigest()
         current = self._current
-        if current is None or current.fingerprint != fingerprint or current.application_id != application_id:
-            current = VonageCredentials(application_id, _parse_private_key(pem), fingerprint)
+        if (
+            current is None
+            or current.fingerprint != fingerprint
+            or (current.application_id, current.signature_secret, current.api_key)
+            != (application_id, signature_secret, api_key)
+        ):
+            current = VonageCredentials(
+                application_id,
+                current.private_key if current and current.fingerprint == fingerprint else _parse_private_key(pem),
+                fingerprint,
+                signature_secret=signature_secret,
+                api_key=api_key,
+            )
             self._current = current
             logger.debug("Vonage credentials loaded", extra={"application_id": application_id})
         return current
@@ -71,6 +88,15 @@ def _fields(secret: Any) -> tuple[str, str]:
     if not isinstance(pem, str) or "PRIVATE KEY" not in pem:
         raise ServiceMisconfigured("The Vonage credentials secret has no PEM private_key.")
     return application_id.strip(), pem
+
+
+def _optional_text(secret: dict[str, Any], name: str) -> str | None:
+    value = secret.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise ServiceMisconfigured(f"The Vonage credentials secret's {name} must be a non-empty string when given.")
+    return value.strip()
 
 
 def _parse_private_key(pem: str) -> RSAPrivateKey:

@@ -9,6 +9,7 @@ from rcs_revoker.domain.errors import (
     DependencyUnavailable,
     InvalidBatch,
     InvalidRequest,
+    InvalidStatusCallback,
     MessageNotFound,
     OutcomeNotRecorded,
     RecordNotFound,
@@ -24,6 +25,7 @@ from rcs_revoker.domain.errors import (
     VonageTimeout,
     VonageUnavailable,
     VonageUnprocessable,
+    WebhookUnauthorized,
 )
 
 PROBLEM_CONTENT_TYPE: Final = "application/problem+json"
@@ -33,6 +35,8 @@ DEPENDENCY_RETRY_AFTER_S: Final = 5
 # Status and title for each kind of error; looked up along the class hierarchy, most specific first.
 _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
     RequestTooLarge: (413, "Request body too large"),
+    WebhookUnauthorized: (401, "Status callback not verified"),
+    InvalidStatusCallback: (400, "Unreadable status callback"),
     InvalidRequest: (400, "Invalid revocation request"),
     UnknownAgent: (404, "Unknown RCS agent"),
     RecordNotFound: (404, "No such revocation record"),

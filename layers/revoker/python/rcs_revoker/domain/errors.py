@@ -69,6 +69,20 @@ class RecordNotFound(RevocationError):
     reason = "record-not-found"
 
 
+# --- a status callback that is not Vonage's, or not readable: permanent ----------------------------
+class WebhookUnauthorized(RevocationError):
+    """A status callback whose signature, payload hash, age or issuer did not verify; `detail` names the
+    check that failed, never a secret."""
+
+    reason = "webhook-unauthorized"
+
+
+class InvalidStatusCallback(RevocationError):
+    """A verified status callback whose body this service cannot read."""
+
+    reason = "invalid-status-callback"
+
+
 # --- Vonage answered for good: permanent ------------------------------------------------------------
 class MessageNotFound(RevocationError):
     reason = "message-not-found"

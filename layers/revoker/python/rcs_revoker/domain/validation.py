@@ -131,18 +131,26 @@ def _region_selector(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _parse_sent_at(value: object) -> datetime | None:
-    if value is None:
-        return None
+def parse_timestamp(value: object) -> datetime | None:
+    """An RFC 3339 date-time with an offset, or None when `value` is not one."""
     if isinstance(value, str) and _RFC3339.fullmatch(value):
         try:
             # fromisoformat takes at most 6 fraction digits; RFC 3339 allows more.
             return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.upper()))
         except ValueError:
             pass
-    raise InvalidRequest(
-        f"sent_at {shorten(value)} is not an RFC 3339 timestamp with an offset, such as 2026-11-26T09:30:00Z."
-    )
+    return None
+
+
+def _parse_sent_at(value: object) -> datetime | None:
+    if value is None:
+        return None
+    sent_at = parse_timestamp(value)
+    if sent_at is None:
+        raise InvalidRequest(
+            f"sent_at {shorten(value)} is not an RFC 3339 timestamp with an offset, such as 2026-11-26T09:30:00Z."
+        )
+    return sent_at
 
 
 def _json_type(value: object) -> str:

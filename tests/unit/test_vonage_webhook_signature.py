@@ -1,0 +1,176 @@
+"""VonageWebhookVerifier: every check of a signed status callback, each failure named, none quoting a secret."""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from rcs_revoker.adapters.vonage_credentials import VonageCredentials
+from rcs_revoker.adapters.vonage_webhook_signature import CLOCK_SKEW_S, DEFAULT_MAX_AGE_S, VonageWebhookVerifier
+from rcs_revoker.domain.errors import ServiceMisconfigured, WebhookUnauthorized
+
+NOW = 1_790_000_000.0
+SECRET = "signature-secret-of-at-least-32-bytes-0123"
+ROTATED = "rotated-signature-secret-of-32-bytes-abcdef"
+APPLICATION_ID = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e"
+API_KEY = "abcd1234"
+BODY = json.dumps({"message_uuid": "0d3c1f4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5", "status": "delivered"}).encode()
+_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def credentials(secret: str | None = SECRET, api_key: str | None = API_KEY) -> VonageCredentials:
+    return VonageCredentials(APPLICATION_ID, _KEY, "fingerprint", signature_secret=secret, api_key=api_key)
+
+
+@dataclass
+class Secrets:
+    """The credentials secret as Secrets Manager would give it: `current`, then `fresh` on a forced read."""
+
+    current: VonageCredentials
+    fresh: VonageCredentials | None = None
+    reads: list[bool] = field(default_factory=list)
+
+    def get(self, *, force_refresh: bool = False) -> VonageCredentials:
+        self.reads.append(force_refresh)
+        if force_refresh and self.fresh is not None:
+            self.current = self.fresh
+        return self.current
+
+
+def token(body: bytes = BODY, secret: str = SECRET, **claims: Any) -> str:
+    payload: dict[str, Any] = {
+        "iat": int(NOW),
+        "jti": "2d5c7b1e-0000-4000-8000-000000000001",
+        "iss": "Vonage",
+        "api_key": API_KEY,
+        "application_id": APPLICATION_ID,
+        "payload_hash": hashlib.sha256(body).hexdigest(),
+    }
+    payload.update(claims)
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, secret, algorithm="HS256")
+
+
+def verify(headers: dict[str, str], body: bytes = BODY, secrets: Secrets | None = None) -> dict[str, Any]:
+    verifier = VonageWebhookVerifier(secrets or Secrets(credentials()), clock=lambda: NOW)
+    return verifier.verify(headers, body)
+
+
+def refused(headers: dict[str, str], body: bytes = BODY, secrets: Secrets | None = None) -> str:
+    with pytest.raises(WebhookUnauthorized) as caught:
+        verify(headers, body, secrets)
+    assert SECRET not in caught.value.detail
+    return caught.value.detail
+
+
+def test_a_callback_signed_as_vonage_signs_is_verified() -> None:
+    claims = verify({"Authorization": f"Bearer {token()}"})
+    assert claims["application_id"] == APPLICATION_ID
+
+
+def test_the_header_name_and_scheme_are_case_insensitive() -> None:
+    assert verify({"authorization": f"bearer {token()}"})["iss"] == "Vonage"
+
+
+@pytest.mark.parametrize(
+    ("headers", "fragment"),
+    [
+        pytest.param({}, "no Authorization header", id="missing"),
+        pytest.param({"Authorization": "Basic dXNlcjpwYXNz"}, "not a Bearer token", id="basic"),
+        pytest.param({"Authorization": "Bearer "}, "not a Bearer token", id="empty-bearer"),
+        pytest.param({"Authorization": "Bearer not.a.jwt"}, "not a well-formed HS256 JWT", id="garbage"),
+    ],
+)
+def test_a_missing_or_malformed_authorization_is_refused(headers: dict[str, str], fragment: str) -> None:
+    assert fragment in refused(headers)
+
+
+def test_a_token_signed_with_another_secret_is_refused_after_one_fresh_read() -> None:
+    secrets = Secrets(credentials())
+    detail = refused(
+        {"Authorization": f"Bearer {token(secret='an-attackers-guess-of-32-bytes-0000')}"}, secrets=secrets
+    )
+    assert "signature does not verify" in detail
+    assert secrets.reads == [False, True]
+
+
+def test_a_rotated_secret_is_read_again_and_the_callback_verified() -> None:
+    secrets = Secrets(credentials(), fresh=credentials(secret=ROTATED))
+    assert verify({"Authorization": f"Bearer {token(secret=ROTATED)}"}, secrets=secrets)["iss"] == "Vonage"
+    assert secrets.reads == [False, True]
+
+
+def test_a_tampered_body_is_refused() -> None:
+    detail = refused({"Authorization": f"Bearer {token()}"}, body=BODY.replace(b"delivered", b"rejected"))
+    assert "payload_hash does not match" in detail
+
+
+def test_the_body_is_compared_byte_for_byte() -> None:
+    reformatted = json.dumps(json.loads(BODY), indent=1).encode()
+    assert "payload_hash does not match" in refused({"Authorization": f"Bearer {token()}"}, body=reformatted)
+
+
+def test_a_token_without_payload_hash_is_refused() -> None:
+    assert "no payload_hash" in refused({"Authorization": f"Bearer {token(payload_hash=None)}"})
+
+
+@pytest.mark.parametrize(
+    ("iat", "fragment"),
+    [
+        pytest.param(NOW - DEFAULT_MAX_AGE_S - 1, "older than 300 seconds", id="stale"),
+        pytest.param(NOW + CLOCK_SKEW_S + 1, "issued in the future", id="future"),
+        pytest.param(None, "no numeric iat", id="no-iat"),
+        pytest.param("yesterday", "no numeric iat", id="iat-not-a-number"),
+    ],
+)
+def test_a_token_outside_its_time_is_refused(iat: object, fragment: str) -> None:
+    assert fragment in refused({"Authorization": f"Bearer {token(iat=iat)}"})
+
+
+@pytest.mark.parametrize("iat", [NOW - DEFAULT_MAX_AGE_S, NOW + CLOCK_SKEW_S], ids=["oldest-allowed", "skew-allowed"])
+def test_a_token_at_the_edges_of_its_time_is_verified(iat: float) -> None:
+    assert verify({"Authorization": f"Bearer {token(iat=int(iat))}"})["iat"] == int(iat)
+
+
+def test_an_expired_token_is_refused() -> None:
+    assert "expired" in refused({"Authorization": f"Bearer {token(exp=int(NOW) - 10)}"})
+
+
+def test_a_token_for_another_application_or_account_is_refused() -> None:
+    assert "another Vonage application" in refused({"Authorization": f"Bearer {token(application_id='other')}"})
+    assert "another Vonage account" in refused({"Authorization": f"Bearer {token(api_key='other')}"})
+
+
+def test_claims_the_token_does_not_carry_are_not_required() -> None:
+    assert verify({"Authorization": f"Bearer {token(api_key=None, application_id=None)}"})["iss"] == "Vonage"
+
+
+def test_no_api_key_configured_accepts_any_account_of_the_signature_secret() -> None:
+    secrets = Secrets(credentials(api_key=None))
+    assert verify({"Authorization": f"Bearer {token(api_key='any')}"}, secrets=secrets)["api_key"] == "any"
+
+
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+def test_only_hs256_is_accepted(algorithm: str) -> None:
+    long_secret = SECRET * 2  # long enough for HS384/512, so that only the algorithm differs
+    other = jwt.encode(
+        {"iat": int(NOW), "payload_hash": hashlib.sha256(BODY).hexdigest()}, long_secret, algorithm=algorithm
+    )
+    assert "not a well-formed HS256 JWT" in refused({"Authorization": f"Bearer {other}"})
+
+
+def test_an_unsigned_token_is_refused() -> None:
+    unsigned = jwt.encode(
+        {"iat": int(NOW), "payload_hash": hashlib.sha256(BODY).hexdigest()},
+        None,  # type: ignore[arg-type]  # PyJWT takes no key for "none"; its stubs do not say so
+        algorithm="none",
+    )
+    assert "not a well-formed HS256 JWT" in refused({"Authorization": f"Bearer {unsigned}"})
+
+
+def test_without_a_signature_secret_nothing_can_be_verified_and_it_is_our_misconfiguration() -> None:
+    with pytest.raises(ServiceMisconfigured, match="no signature_secret"):
+        verify({"Authorization": f"Bearer {token()}"}, secrets=Secrets(credentials(secret=None)))
