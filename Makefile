@@ -18,33 +18,54 @@ export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 # sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
 export PYENV_VERSION ?= 3.13.0:3.11.7
 
-.PHONY: help setup run test lint typecheck unit template build security checkov audit deploy clean
+.PHONY: help setup lock run test lint typecheck unit template build security checkov audit deploy clean
 
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
 	@echo "make test     - set up and run every check: lint, types, template, build, security, unit, integration, load"
+	@echo "make lock     - regenerate the locks (*.txt) from their inputs (*.in)"
 	@echo "make security - checkov over the template (as written and as SAM transforms it), pip-audit of the dependencies"
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
 	@echo "make bench    - cold start, warm path, memory, size: this service against the official Vonage SDK"
 	@echo "make bench-bulk - 1,000 revocations through the bulk path (API, queue, worker)"
 
-$(VENV)/.installed: requirements/dev.txt layers/dependencies/requirements.txt
+# Every environment installs from a lock with hashes (`make lock` writes them): pip refuses a file whose hash
+# is not in the lock, and a package that is not pinned in it.
+PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --require-hashes
+RUNTIME_LOCK := layers/dependencies/requirements.txt
+
+$(VENV)/.installed: requirements/dev.txt $(RUNTIME_LOCK)
 	test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(PY) $(PIP_INSTALL) -r requirements/dev.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
 	test -x $(SAM_VENV)/bin/python || $(PYTHON_BOOTSTRAP) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	$(SAM_VENV)/bin/python $(PIP_INSTALL) -r requirements/sam.txt
 	touch $@
 
 $(SECURITY_VENV)/.installed: requirements/security.txt
 	test -x $(SECURITY_VENV)/bin/python || $(PYTHON_BOOTSTRAP) -m venv $(SECURITY_VENV)
-	$(SECURITY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/security.txt
+	$(SECURITY_VENV)/bin/python $(PIP_INSTALL) -r requirements/security.txt
 	touch $@
 
 setup: $(VENV)/.installed $(SAM_VENV)/.installed $(SECURITY_VENV)/.installed
+
+# `make lock`: the locks, regenerated from the inputs that people edit (the .in files) by uv (in .venv). The
+# runtime lock is resolved for the layer (python3.13 on arm64, the wheels layers/dependencies/Makefile installs);
+# the others are universal (any platform, Python 3.11+); the dev lock is constrained by the runtime lock, so
+# that the tests run on exactly the versions that are deployed. Each lock carries the hashes of every file of
+# each pinned release. The pins already in a lock are kept where the inputs allow: to move them all to the
+# newest releases, `make lock LOCK_ARGS=--upgrade` (or `--upgrade-package NAME`). Needs the package index.
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS)
+UNIVERSAL := --universal --python-version 3.11
+lock: $(VENV)/.installed
+	$(UV_COMPILE) --python-version 3.13 --python-platform aarch64-manylinux2014 \
+		--output-file $(RUNTIME_LOCK) layers/dependencies/requirements.in
+	$(UV_COMPILE) $(UNIVERSAL) --output-file requirements/dev.txt requirements/dev.in
+	$(UV_COMPILE) $(UNIVERSAL) --output-file requirements/sam.txt requirements/sam.in
+	$(UV_COMPILE) $(UNIVERSAL) --output-file requirements/security.txt requirements/security.in
 
 run: $(VENV)/.installed
 	$(PY) -m offline.demo
