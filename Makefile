@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 # sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
 export PYENV_VERSION ?= 3.13.0:3.11.7
 
-.PHONY: help setup lock run test lint typecheck unit integration load coverage template build security \
+.PHONY: help setup lock hooks run test lint typecheck unit integration load coverage template build security \
 	checkov audit deploy clean
 
 help:
@@ -28,6 +28,7 @@ help:
 	@echo "make integration / make load - the suites against the offline stack"
 	@echo "make coverage - the coverage of the three suites combined, against COVERAGE_FLOOR"
 	@echo "make lock     - regenerate the locks (*.txt) from their inputs (*.in)"
+	@echo "make hooks    - install the pre-commit hooks (.pre-commit-config.yaml) into git"
 	@echo "make security - checkov over the template (as written and as SAM transforms it), pip-audit of the dependencies"
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
@@ -70,6 +71,10 @@ lock: $(VENV)/.installed
 	$(UV_COMPILE) $(UNIVERSAL) --output-file requirements/dev.txt requirements/dev.in
 	$(UV_COMPILE) $(UNIVERSAL) --output-file requirements/sam.txt requirements/sam.in
 	$(UV_COMPILE) $(UNIVERSAL) --output-file requirements/security.txt requirements/security.in
+
+# `make hooks`: git runs .pre-commit-config.yaml's hooks (ruff, mypy, the unit tests; all from .venv) on commit.
+hooks: $(VENV)/.installed
+	$(VENV)/bin/pre-commit install
 
 run: $(VENV)/.installed
 	$(PY) -m offline.demo
