@@ -110,6 +110,10 @@ def dynamodb_create_table_kwargs(template: dict[str, Any], logical_id: str, tabl
     indexes = properties.get("GlobalSecondaryIndexes") or []
     if indexes:
         kwargs["GlobalSecondaryIndexes"] = [_plain_index(index) for index in indexes]
+    # CloudFormation's StreamSpecification names the view type only; the API also wants StreamEnabled.
+    stream = properties.get("StreamSpecification")
+    if isinstance(stream, dict) and stream.get("StreamViewType"):
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": str(stream["StreamViewType"])}
     return kwargs
 
 
