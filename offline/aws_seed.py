@@ -2,11 +2,12 @@
 
 import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import boto3
 
-from offline.cfn_template import dynamodb_create_table_kwargs, load_template
+from offline.cfn_template import DEFAULT_TEMPLATE, dynamodb_create_table_kwargs, load_template
 
 
 @cache
@@ -14,9 +15,10 @@ def _client(service_name: str, endpoint_url: str) -> Any:
     return boto3.client(service_name, endpoint_url=endpoint_url)
 
 
-def create_tables(endpoint_url: str, names: dict[str, str]) -> None:
-    """Creates each table `{logical_id: table_name}` exactly as template.yaml defines it."""
-    template = load_template()
+def create_tables(endpoint_url: str, names: dict[str, str], template_path: str | Path = DEFAULT_TEMPLATE) -> None:
+    """Creates each table `{logical_id: table_name}` exactly as the template (template.yaml) defines it, its
+    stream (StreamSpecification) included."""
+    template = load_template(template_path)
     client = _client("dynamodb", endpoint_url)
     for logical_id, table_name in names.items():
         client.create_table(**dynamodb_create_table_kwargs(template, logical_id, table_name))

@@ -1,12 +1,17 @@
 """What Lambda's SQS event source mapping does, for local runs: receive up to ten messages, invoke the
-worker with a real SQS event, delete the ones it did not report as failed (ReportBatchItemFailures)."""
+worker with a real SQS event, delete the ones it did not report as failed (ReportBatchItemFailures).
 
+`poll_once()` and `drain()` poll when asked (tests, `make run`); `start()`/`stop()` poll on a thread of their
+own every `interval_s` while the queue is empty, at once while it is not (`python -m offline.serve`)."""
+
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self, TextIO
 
 import boto3
 
+from offline.background import BackgroundPoller
 from offline.lambda_context import LocalLambdaContext
 
 
@@ -34,6 +39,7 @@ class SqsEventSource:
         self._handler = handler
         self._batch_size = batch_size
         self._region = region
+        self._poller: BackgroundPoller | None = None
 
     def poll_once(self, *, release_failures: bool = False, wait_s: int = 0) -> PollResult:
         """One receive and one invocation. `release_failures` makes failed messages visible again at once,
@@ -71,6 +77,23 @@ class SqsEventSource:
                 break
             results.append(result)
         return results
+
+    def start(self, *, interval_s: float = 0.1, log: TextIO | None = sys.stderr) -> Self:
+        """Polls in the background until stop(). A handler that raises leaves its messages on the queue, to
+        come back after their visibility timeout, as with Lambda; the error is printed to `log`."""
+        if self._poller is not None:
+            raise RuntimeError("this queue is already polled in the background")
+        self._poller = BackgroundPoller(
+            lambda: self.poll_once().received > 0, name="sqs-event-source", interval_s=interval_s, log=log
+        )
+        self._poller.start()
+        return self
+
+    def stop(self) -> None:
+        """Stops the background polling after the invocation under way, if any."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.stop()
 
     def event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         """The event Lambda builds from received messages."""

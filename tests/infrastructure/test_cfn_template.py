@@ -52,6 +52,36 @@ Resources:
     assert dynamodb_ttl_attribute(template, "Jobs") == "expires_at"
 
 
+def test_a_table_stream_is_passed_on_as_the_template_declares_it(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(
+        """
+Resources:
+  Changes:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+      StreamSpecification: {StreamViewType: NEW_AND_OLD_IMAGES}
+  Plain:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
+      KeySchema: [{AttributeName: pk, KeyType: HASH}]
+""",
+        encoding="utf-8",
+    )
+    template = load_template(path)
+
+    assert dynamodb_create_table_kwargs(template, "Changes", "changes")["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert "StreamSpecification" not in dynamodb_create_table_kwargs(template, "Plain", "plain")
+
+
 def test_short_form_tags_become_long_form(tmp_path: Path) -> None:
     path = tmp_path / "template.yaml"
     path.write_text(
