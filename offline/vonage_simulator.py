@@ -12,7 +12,9 @@ accepts comes first; each change of state is sent to the status webhook as a sig
 and starts nothing.
 
     python -m offline.vonage_simulator --port 8099 --application-id ID --public-key-file app.pub \
-        [--latency-ms 50] [--tls-cert cert.pem --tls-key key.pem]
+        [--latency-ms 50] [--tls-cert cert.pem --tls-key key.pem] \
+        [--status-webhook URL --signature-secret-file FILE [--api-key KEY]] \
+        [--delivery-delay-s N|never] [--read-delay-s N|never]
 
 With ``tls=(cert_file, key_file)`` (``--tls-cert``/``--tls-key``) it serves HTTPS instead, for clients that
 only speak ``https://`` (the official Vonage SDK); ``offline.tls.generate_self_signed_cert`` makes a pair.
@@ -698,9 +700,22 @@ class _Handler(BaseHTTPRequestHandler):
     do_PATCH = do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
 
+def _delay(text: str) -> Delay:
+    """Seconds, or ``never``."""
+    if text == "never":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of seconds nor 'never'") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("a delay cannot be negative")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m offline.vonage_simulator", description="Local Vonage update-message simulator."
+        prog="python -m offline.vonage_simulator", description="Local Vonage Messages API simulator (RCS)."
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start)")
     parser.add_argument("--application-id", required=True)
@@ -709,9 +724,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock-skew-s", type=int, default=300)
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate: serve HTTPS (needs --tls-key)")
     parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    parser.add_argument("--status-webhook", metavar="URL", help="send signed status callbacks here")
+    parser.add_argument(
+        "--signature-secret-file", type=Path, metavar="FILE", help="the HS256 signature secret of the callbacks"
+    )
+    parser.add_argument("--api-key", default="simulator", help="the api_key claim of the callbacks' JWT")
+    parser.add_argument("--delivery-delay-s", type=_delay, default=1.0, help="seconds to delivery, or never")
+    parser.add_argument("--read-delay-s", type=_delay, default=None, help="seconds from delivery to read, or never")
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
+    if (args.status_webhook is None) != (args.signature_secret_file is None):
+        parser.error("--status-webhook and --signature-secret-file go together")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -726,7 +750,12 @@ def main(argv: list[str] | None = None) -> int:
         latency_s=args.latency_ms / 1000,
         clock_skew_s=args.clock_skew_s,
         tls=(args.tls_cert, args.tls_key) if args.tls_cert is not None else None,
+        delivery_delay_s=args.delivery_delay_s,
+        read_delay_s=args.read_delay_s,
     )
+    if args.status_webhook is not None:
+        secret = args.signature_secret_file.read_text(encoding="utf-8").strip()
+        simulator.set_status_webhook(args.status_webhook, secret, api_key=args.api_key)
     with simulator:
         print(f"vonage simulator listening on {simulator.base_url}", flush=True)
         # A timed wait, so the signal handler gets to run promptly on every platform.

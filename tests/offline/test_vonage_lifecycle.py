@@ -10,7 +10,10 @@ import contextlib
 import hashlib
 import json
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -20,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -32,8 +36,10 @@ from offline.keys import KeyPair, generate_key_pair
 from offline.vonage_checks import CONTRACT_PATH
 from offline.vonage_lifecycle import REVOKED_ERROR, MessageState
 from offline.vonage_simulator import Outcome, VonageSimulator
+from offline.vonage_simulator import main as simulator_main
 from offline.vonage_webhooks import rfc3339_ms, sign_callback, status_body
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_ID = "c5b8ec47-6dbe-4f2f-9a52-2f7ad9e43d1a"
 API_KEY = "a1b2c3d4"
 SECRET = "offline-signature-secret-0123456789"
@@ -937,3 +943,62 @@ def test_a_simulator_restarted_after_stop_runs_lifecycles_again(keys: KeyPair, r
         receiver.wait_for(4)
         assert receiver.statuses(other) == ["submitted", "delivered"]
     assert threads_since(before) == []
+
+
+# --- the command line ---
+
+
+def test_cli_sends_signed_callbacks_to_the_status_webhook(
+    keys: KeyPair, receiver: WebhookReceiver, tmp_path: Path
+) -> None:
+    key_file, secret_file = tmp_path / "app.pub", tmp_path / "secret"
+    key_file.write_text(keys.public_pem)
+    secret_file.write_text(SECRET + "\n")
+    command = [sys.executable, "-m", "offline.vonage_simulator", "--port", "0", "--application-id", APP_ID]
+    command += ["--public-key-file", str(key_file), "--status-webhook", receiver.url]
+    command += ["--signature-secret-file", str(secret_file), "--api-key", API_KEY, "--delivery-delay-s", "0.05"]
+    with subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            match = re.fullmatch(r"vonage simulator listening on (http://127\.0\.0\.1:\d+)\n", line)
+            assert match, line
+            client = Client(match.group(1), keys, urllib3.PoolManager(retries=False, timeout=5.0))
+            message_uuid = client.create()
+
+            submitted, delivered = receiver.wait_for(2)
+
+            assert [submitted.document()["status"], delivered.document()["status"]] == ["submitted", "delivered"]
+            assert submitted.document()["message_uuid"] == message_uuid
+            claims = verify_callback(delivered.headers, delivered.body, SECRET)
+            assert (claims["api_key"], claims["application_id"]) == (API_KEY, APP_ID)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.stderr is not None
+        assert process.stderr.read() == ""
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--status-webhook", "http://127.0.0.1:9/x"], "--status-webhook and --signature-secret-file go together"),
+        (["--delivery-delay-s", "soon"], "neither a number of seconds nor 'never'"),
+        (["--read-delay-s", "-1"], "cannot be negative"),
+    ],
+)
+def test_cli_refuses_incomplete_or_invalid_lifecycle_flags(
+    keys: KeyPair, tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    key_file = tmp_path / "app.pub"
+    key_file.write_text(keys.public_pem)
+    argv = ["--application-id", APP_ID, "--public-key-file", str(key_file), *extra]
+
+    # In-process: the flags are refused before any signal handler or server is set up.
+    with pytest.raises(SystemExit) as exited:
+        simulator_main(argv)
+
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
