@@ -224,8 +224,9 @@ class CallbackSender:
                 pending, generation = self._queue[0], self._generation
             self._deliver(pending, generation)
 
-    def _current(self, generation: int) -> bool:
-        return not self._stopped and generation == self._generation
+    def _current(self, pending: _Pending, generation: int) -> bool:
+        """Still to be sent: not stopped, not cleared, and not dropped by ``configure(None)``."""
+        return not self._stopped and generation == self._generation and bool(self._queue) and self._queue[0] is pending
 
     def _deliver(self, pending: _Pending, generation: int) -> None:
         attempt = 0
@@ -233,7 +234,7 @@ class CallbackSender:
             attempt += 1
             with self._condition:
                 webhook = self._webhook
-                if webhook is None or not self._current(generation):
+                if webhook is None or not self._current(pending, generation):
                     return
             headers = sign_callback(
                 pending.body,
@@ -246,16 +247,18 @@ class CallbackSender:
                 pending.message_uuid, pending.status, pending.body, headers, webhook.url, attempt, answer_status, error
             )
             with self._condition:
-                if not self._current(generation):
+                if self._stopped or generation != self._generation:
                     return
                 self._records.append(record)
                 self._condition.notify_all()
+                if not self._current(pending, generation):
+                    return  # dropped meanwhile: this attempt was made, so it is recorded, but no other
                 if record.accepted or attempt >= webhook.attempts:
                     self._queue.popleft()
                     return
-                # Woken early by stop() or clear(); the check at the top of the loop then gives up.
+                # Woken early by stop(), clear() or configure(None); the check at the top then gives up.
                 self._condition.wait_for(
-                    lambda: not self._current(generation), timeout=webhook.backoff_s * 2 ** (attempt - 1)
+                    lambda: not self._current(pending, generation), timeout=webhook.backoff_s * 2 ** (attempt - 1)
                 )
 
 

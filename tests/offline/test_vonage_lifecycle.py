@@ -169,11 +169,12 @@ class Received:
 
 
 class WebhookReceiver:
-    """Records each POST and answers the next programmed status (200 once they run out)."""
+    """Records each POST and answers the next programmed status (200 once they run out), ``delay_s`` later."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answers: deque[int] = deque()
+        self.delay_s = 0.0
         self._condition = threading.Condition()
         receiver = self
 
@@ -185,6 +186,7 @@ class WebhookReceiver:
                     receiver.received.append(Received(self.path, headers, body))
                     status = receiver.answers.popleft() if receiver.answers else 200
                     receiver._condition.notify_all()
+                time.sleep(receiver.delay_s)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -783,6 +785,40 @@ def test_without_a_webhook_the_lifecycle_runs_and_nothing_is_sent(harness: Harne
     assert harness.receiver.received == []
     with pytest.raises(RuntimeError, match="no status webhook"):
         harness.sim.send_callback(message_uuid, "delivered")
+
+
+def test_removing_the_webhook_during_a_retry_drops_the_callback(harness: Harness) -> None:
+    harness.sim.set_status_webhook(harness.receiver.url, SECRET, api_key=API_KEY, attempts=3, backoff_s=0.2)
+    harness.receiver.answers.extend([500, 500, 500])
+    harness.create()
+    harness.sim.wait_for_callbacks(1)
+
+    harness.sim.set_status_webhook(None)
+    time.sleep(0.4)  # past the back-off: no second attempt
+
+    assert [(r.status, r.answer_status) for r in harness.sim.callbacks] == [("submitted", 500)]
+    # A webhook set again gets only what happens from then on, the sender still running
+    harness.receiver.answers.clear()
+    harness.sim.set_status_webhook(harness.receiver.url, SECRET, api_key=API_KEY)
+    later = harness.create()
+    harness.receiver.wait_for(2)
+    assert harness.receiver.statuses()[1:] == ["submitted"]
+    assert harness.receiver.received[1].document()["message_uuid"] == later
+
+
+def test_a_webhook_replaced_while_an_attempt_is_in_flight_gets_what_is_queued_after(harness: Harness) -> None:
+    harness.receiver.delay_s = 0.2
+    harness.create()
+    harness.receiver.wait_for(1)  # its answer is 200 ms away
+
+    harness.sim.set_status_webhook(None)
+    harness.sim.set_status_webhook(harness.receiver.url, SECRET, api_key=API_KEY)
+    later = harness.create()
+
+    harness.receiver.wait_for(2)
+    assert harness.receiver.received[1].document()["message_uuid"] == later
+    records = harness.sim.wait_for_callbacks(2)
+    assert [r.message_uuid for r in records][1:] == [later]
 
 
 @pytest.mark.parametrize(
