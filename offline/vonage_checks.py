@@ -3,6 +3,10 @@
 Kept apart from the HTTP plumbing in ``offline.vonage_simulator`` so that the API's rules can be read, and
 changed, without wading through sockets and threads. The request body schema is read from the contract copy
 in ``offline/contracts`` rather than restated here, so the simulator cannot drift from the published spec.
+
+The send operation (``POST /v1/messages``, for RCS only) is not in the contract excerpt; its body is checked
+against the excerpt's RCS components (``to``, ``from``, ``channel``, ``ttl``) plus the few fields that start a
+lifecycle (``message_type``, its content, ``client_ref``), which are stated here.
 """
 
 from __future__ import annotations
@@ -29,6 +33,11 @@ UNAUTHORIZED_TYPE = "https://developer.vonage.com/api-errors/#unathorized"
 INVALID_PARAMS_TYPE = "https://developer.vonage.com/api-errors/messages#1150"
 INVALID_JSON_TYPE = "https://developer.vonage.com/api-errors#invalid-json"
 INVALID_JSON_TITLE = "The request body did not contain valid JSON"
+UNSUPPORTED_CHANNEL_TYPE = "https://developer.vonage.com/api-errors/messages#1100"
+# Vonage's RCS message types; every one but text carries its content in a property of the same name.
+RCS_MESSAGE_TYPES = ("text", "image", "video", "file", "card", "carousel", "custom")
+RCS_TEXT_MAX = 3072
+CLIENT_REF_MAX = 100  # the status callback's messageStatusClientRef says 100 (its ErrorClientReference, 40)
 # The spec's example "request limit per hour"; clients should only read it, never depend on the number.
 RATE_LIMIT_PER_HOUR = 30
 MAX_BODY = 1 << 20
@@ -132,8 +141,14 @@ def check_content_type(value: str | None) -> None:
 
 
 @cache
+def contract() -> dict[str, Any]:
+    spec: dict[str, Any] = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    return spec
+
+
+@cache
 def update_message_schema() -> dict[str, Any]:
-    spec = yaml.safe_load(CONTRACT_PATH.read_text(encoding="utf-8"))
+    spec = contract()
     schema: dict[str, Any] = spec["components"]["requestBodies"]["UpdateMessage"]["content"]["application/json"][
         "schema"
     ]
@@ -147,12 +162,16 @@ def body_validator() -> Any:
     return Draft4Validator(schema)
 
 
-def check_body(raw: bytes) -> dict[str, Any]:
-    """The parsed body of a schema-valid revocation; anything else is a 422 in the spec's shapes."""
+def _parse_json(raw: bytes) -> Any:
     try:
-        body = json.loads(raw)
+        return json.loads(raw)
     except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError for bytes that are not text at all
         raise Rejected(422, str(exc), type=INVALID_JSON_TYPE, title=INVALID_JSON_TITLE) from exc
+
+
+def check_body(raw: bytes) -> dict[str, Any]:
+    """The parsed body of a schema-valid revocation; anything else is a 422 in the spec's shapes."""
+    body = _parse_json(raw)
     invalid = invalid_parameters(body)
     if invalid:
         raise Rejected(422, "The value of one or more parameters is invalid.", invalid_parameters=invalid)
@@ -168,9 +187,71 @@ def check_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
-def invalid_parameters(body: Any) -> list[dict[str, str]]:
+@cache
+def send_rcs_message_schema() -> dict[str, Any]:
+    """The body of an RCS send: the contract's ``channelOptionsRcsStandard`` and what a lifecycle needs."""
+    components: dict[str, Any] = contract()["components"]["schemas"]
+    rcs: dict[str, Any] = _resolve(components["channelOptionsRcsStandard"], components)
+    properties: dict[str, Any] = {
+        **rcs["properties"],
+        "message_type": {"type": "string", "enum": list(RCS_MESSAGE_TYPES)},
+        "text": {"type": "string", "minLength": 1, "maxLength": RCS_TEXT_MAX},
+        "client_ref": {"type": "string", "maxLength": CLIENT_REF_MAX},
+    }
+    # The spec describes `to` as E.164 digits without a leading + or 00 and `from` as a sender id without
+    # spaces, in words only; the patterns say the same for the simulator.
+    properties["to"] = {**properties["to"], "pattern": "^[1-9][0-9]*$"}
+    properties["from"] = {**properties["from"], "minLength": 1, "pattern": "^[^\\s]+$"}
+    return {"type": "object", "required": ["message_type", "to", "from", "channel"], "properties": properties}
+
+
+def _resolve(node: Any, components: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        reference = node.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/components/schemas/"):
+            return _resolve(components[reference.rsplit("/", 1)[1]], components)
+        return {name: _resolve(value, components) for name, value in node.items()}
+    if isinstance(node, list):
+        return [_resolve(value, components) for value in node]
+    return node
+
+
+@cache
+def send_body_validator() -> Any:
+    schema = send_rcs_message_schema()
+    Draft4Validator.check_schema(schema)
+    return Draft4Validator(schema)
+
+
+def check_send_body(raw: bytes) -> dict[str, Any]:
+    """The parsed body of a valid RCS send; a 422 in the spec's shapes otherwise.
+
+    A channel other than ``rcs`` is refused as Vonage refuses a channel it does not support (``#1100``):
+    the simulator models the RCS lifecycle only."""
+    body = _parse_json(raw)
+    channel = body.get("channel") if isinstance(body, dict) else None
+    if isinstance(channel, str) and channel != "rcs":
+        raise Rejected(
+            422,
+            f"The channel {channel!r} is not supported here: this simulator sends RCS messages only.",
+            type=UNSUPPORTED_CHANNEL_TYPE,
+            title="Unsupported channel",
+        )
+    invalid = invalid_parameters(body, send_body_validator())
+    if not invalid:
+        content = body["message_type"]
+        if content not in body:
+            invalid = [{"name": content, "reason": f"is required for message_type `{content}`."}]
+    if invalid:
+        raise Rejected(422, "The value of one or more parameters is invalid.", invalid_parameters=invalid)
+    parsed: dict[str, Any] = body
+    return parsed
+
+
+def invalid_parameters(body: Any, validator: Any = None) -> list[dict[str, str]]:
+    """What is wrong with ``body`` under ``validator`` (the update operation's when None), as Vonage lists it."""
     found: list[dict[str, str]] = []
-    for error in body_validator().iter_errors(body):
+    for error in (validator or body_validator()).iter_errors(body):
         for leaf in _leaves(error):
             for entry in _describe(leaf):
                 if entry not in found:

@@ -5,8 +5,16 @@ integration tests, the offline demo and the benchmarks exercise. It checks what 
 bearer JWT, content type, body against the contract's schema; see ``offline.vonage_checks``) and then answers
 with whatever outcome a test programmed: rejections, throttling, slowness, or a dropped connection.
 
+It also keeps the lifecycle of RCS messages (``offline.vonage_lifecycle``): ``POST /v1/messages`` (or
+``add_message``) creates one, which is delivered after a programmable delay unless a revocation that Vonage
+accepts comes first; each change of state is sent to the status webhook as a signed callback
+(``offline.vonage_webhooks``). A revocation for a message the simulator does not know is answered as before
+and starts nothing.
+
     python -m offline.vonage_simulator --port 8099 --application-id ID --public-key-file app.pub \
-        [--latency-ms 50] [--tls-cert cert.pem --tls-key key.pem]
+        [--latency-ms 50] [--tls-cert cert.pem --tls-key key.pem] \
+        [--status-webhook URL --signature-secret-file FILE [--api-key KEY]] \
+        [--delivery-delay-s N|never] [--read-delay-s N|never]
 
 With ``tls=(cert_file, key_file)`` (``--tls-cert``/``--tls-key``) it serves HTTPS instead, for clients that
 only speak ``https://`` (the official Vonage SDK); ``offline.tls.generate_self_signed_cert`` makes a pair.
@@ -25,6 +33,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,15 +46,20 @@ from offline.vonage_checks import (
     body_validator,
     check_body,
     check_content_type,
+    check_send_body,
     content_type_for,
     load_public_key,
     problem_document,
     rate_limit_headers,
     read_body,
+    send_body_validator,
     verify_bearer,
 )
+from offline.vonage_lifecycle import UNSET, Delay, DelayOrDefault, MessageLifecycle, SimulatedMessage
+from offline.vonage_webhooks import CallbackRecord, CallbackSender, StatusWebhook, status_body
 
 _ROUTE = re.compile(r"^/v1/messages/([^/]+)$")
+_SEND_PATH = "/v1/messages"
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 # A client that connects and never completes the TLS handshake gives up its thread after this.
 _HANDSHAKE_TIMEOUT_S = 10.0
@@ -137,6 +151,18 @@ class ConnectionStats:
 
 
 @dataclass
+class _Exchange:
+    """What the checks learnt about one request, kept when a later check rejects it."""
+
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    message_uuid: str | None
+    claims: dict[str, Any] | None = None
+    passed: bool = False
+
+
+@dataclass
 class _Answer:
     status: int | None
     headers: dict[str, str]
@@ -153,7 +179,11 @@ def _problem_answer(
 
 
 class VonageSimulator:
-    """The endpoint on ``base_url``; program outcomes per message or for all, then read ``requests``."""
+    """The endpoint on ``base_url``; program outcomes per message or for all, then read ``requests``.
+
+    Programmed outcomes answer ``PATCH`` only; ``POST /v1/messages`` always creates the message once its
+    checks pass. Lifecycle: messages, delivery and read delays, and ``callbacks`` sent to the status webhook.
+    """
 
     def __init__(
         self,
@@ -165,8 +195,13 @@ class VonageSimulator:
         latency_s: float = 0.0,
         clock_skew_s: int = 300,
         tls: tuple[str | Path, str | Path] | None = None,
+        delivery_delay_s: Delay = 1.0,
+        read_delay_s: Delay = None,
     ) -> None:
-        """``tls`` is (certificate file, private key file), both PEM: the simulator then serves HTTPS."""
+        """``tls`` is (certificate file, private key file), both PEM: the simulator then serves HTTPS.
+
+        ``delivery_delay_s`` is how long a new message waits before ``delivered`` (None: never, as for a
+        phone that is off); ``read_delay_s`` how long after delivery it is ``read`` (None: never)."""
         self.application_id = application_id
         self.clock_skew_s = clock_skew_s
         self.default_outcome = Outcome.accepted()
@@ -183,11 +218,16 @@ class VonageSimulator:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._tls_context = _server_tls_context(*tls) if tls is not None else None
+        self._callbacks = CallbackSender()
+        self._lifecycle = MessageLifecycle(
+            self._queue_status_callback, delivery_delay_s=delivery_delay_s, read_delay_s=read_delay_s
+        )
 
     def start(self) -> Self:
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
         body_validator()  # compiled now so the first request (and any benchmark) does not pay for it
+        send_body_validator()
         self._stopping = threading.Event()
         server = _Server((self._host, self._port), self, self._tls_context)
         # A short poll interval keeps stop() quick; the loop is idle-cheap either way.
@@ -196,19 +236,24 @@ class VonageSimulator:
         )
         thread.start()
         self._server, self._thread = server, thread
+        self._lifecycle.start()
+        self._callbacks.start()
         return self
 
     def stop(self) -> None:
+        """Stops serving, then the lifecycle's timer thread and the callback thread: pending deliveries and
+        queued callbacks are dropped, and no callback is sent once this returns."""
         server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
-        self._server = self._thread = None
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        # Without this, pooled keep-alive connections would go on being served by a "stopped" simulator.
-        server.close_connections()
-        thread.join(timeout=5)
+        if server is not None and thread is not None:
+            self._server = self._thread = None
+            self._stopping.set()
+            server.shutdown()
+            server.server_close()
+            # Without this, pooled keep-alive connections would go on being served by a "stopped" simulator.
+            server.close_connections()
+            thread.join(timeout=5)
+        self._lifecycle.stop()
+        self._callbacks.stop()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -248,11 +293,16 @@ class VonageSimulator:
             self._all_queue.extend(outcomes)
 
     def reset(self) -> None:
+        """Clears outcomes, records, messages with their timers, and callbacks (queued and recorded); keeps
+        the configuration (latency, delays, status webhook)."""
         with self._lock:
             self._queues.clear()
             self._all_queue.clear()
             self._records.clear()
             self.default_outcome = Outcome.accepted()
+        # Messages first: a timer firing meanwhile could otherwise queue a callback after the clear below.
+        self._lifecycle.clear()
+        self._callbacks.clear()
         if self._server is not None:
             self._server.reset_connection_stats()
 
@@ -263,7 +313,11 @@ class VonageSimulator:
 
     def patches_for(self, message_uuid: str) -> int:
         wanted = message_uuid.lower()
-        return sum(1 for r in self.requests if r.checks_passed and (r.message_uuid or "").lower() == wanted)
+        return sum(
+            1
+            for r in self.requests
+            if r.method == "PATCH" and r.checks_passed and (r.message_uuid or "").lower() == wanted
+        )
 
     def clear_records(self) -> None:
         with self._lock:
@@ -274,40 +328,246 @@ class VonageSimulator:
         server = self._server
         return server.connection_stats() if server is not None else ConnectionStats(0, 0, 0)
 
+    # --- the message lifecycle ---
+
+    @property
+    def delivery_delay_s(self) -> Delay:
+        return self._lifecycle.delivery_delay_s
+
+    def set_delivery_delay(self, seconds: Delay) -> None:
+        """How long messages created from now on wait before ``delivered``; None: never delivered."""
+        self._lifecycle.set_delivery_delay(seconds)
+
+    @property
+    def read_delay_s(self) -> Delay:
+        return self._lifecycle.read_delay_s
+
+    def set_read_delay(self, seconds: Delay) -> None:
+        """How long after delivery messages created from now on are ``read``; None: never read."""
+        self._lifecycle.set_read_delay(seconds)
+
+    def add_message(
+        self,
+        message_uuid: str,
+        agent_id: str,
+        to: str,
+        *,
+        client_ref: str | None = None,
+        created_at: float | None = None,
+        delivery_delay_s: DelayOrDefault = UNSET,
+        read_delay_s: DelayOrDefault = UNSET,
+    ) -> SimulatedMessage:
+        """A message as if ``POST /v1/messages`` had created it (its ``submitted`` callback is queued), under
+        a UUID the test chose. ``created_at`` is wall-clock seconds, now by default; the delays default to
+        the simulator's. ValueError if the UUID is taken."""
+        return self._lifecycle.add(
+            message_uuid,
+            agent_id,
+            to,
+            client_ref=client_ref,
+            created_at=created_at,
+            delivery_delay_s=delivery_delay_s,
+            read_delay_s=read_delay_s,
+        )
+
+    def deliver_after(self, message_uuid: str, seconds: Delay) -> SimulatedMessage:
+        """Delivers a message not yet delivered ``seconds`` from now instead (None: never). KeyError for an
+        unknown message, ValueError for one already delivered, read or revoked."""
+        return self._lifecycle.deliver_after(message_uuid, seconds)
+
+    def message(self, message_uuid: str) -> SimulatedMessage | None:
+        return self._lifecycle.get(message_uuid)
+
+    @property
+    def messages(self) -> list[SimulatedMessage]:
+        return self._lifecycle.messages
+
+    # --- status callbacks ---
+
+    def set_status_webhook(
+        self,
+        url: str | None,
+        signature_secret: str | bytes = "",
+        *,
+        api_key: str = "",
+        application_id: str | None = None,
+        attempts: int = 3,
+        backoff_s: float = 0.2,
+        timeout_s: float = 2.0,
+    ) -> None:
+        """Where status callbacks go, signed with ``signature_secret`` (HS256) and carrying ``api_key`` and
+        ``application_id`` (this simulator's by default) as claims; None stops callbacks and drops those
+        queued. Each is attempted up to ``attempts`` times, ``backoff_s`` before the second attempt and
+        doubling, ``timeout_s`` per attempt. Events while no webhook is set are not replayed later."""
+        if url is None:
+            self._callbacks.configure(None)
+            return
+        if not signature_secret or not api_key:
+            raise ValueError("a status webhook needs a signature secret and an api_key")
+        self._callbacks.configure(
+            StatusWebhook(
+                url,
+                signature_secret,
+                api_key,
+                self.application_id if application_id is None else application_id,
+                attempts=attempts,
+                backoff_s=backoff_s,
+                timeout_s=timeout_s,
+            )
+        )
+
+    @property
+    def status_webhook(self) -> StatusWebhook | None:
+        return self._callbacks.webhook
+
+    @property
+    def callbacks(self) -> list[CallbackRecord]:
+        """Every delivery attempt so far, in the order made (a retried callback appears once per attempt)."""
+        return self._callbacks.records
+
+    def callbacks_for(self, message_uuid: str) -> list[CallbackRecord]:
+        wanted = message_uuid.lower()
+        return [record for record in self.callbacks if record.message_uuid.lower() == wanted]
+
+    def wait_for_callbacks(
+        self, count: int, timeout_s: float = 5.0, *, message_uuid: str | None = None
+    ) -> list[CallbackRecord]:
+        """The attempts recorded (for ``message_uuid`` only, if given) once there are at least ``count``;
+        TimeoutError otherwise."""
+        wanted = None if message_uuid is None else message_uuid.lower()
+
+        def enough(records: list[CallbackRecord]) -> bool:
+            return sum(1 for r in records if wanted is None or r.message_uuid.lower() == wanted) >= count
+
+        records = self._callbacks.wait_for(enough, timeout_s)
+        return [r for r in records if wanted is None or r.message_uuid.lower() == wanted]
+
+    @staticmethod
+    def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0, *, poll_s: float = 0.005) -> None:
+        """Returns once ``predicate()`` is true; TimeoutError if it is not within ``timeout_s``."""
+        give_up = time.monotonic() + timeout_s
+        while not predicate():
+            if time.monotonic() >= give_up:
+                raise TimeoutError(f"not true within {timeout_s} s")
+            time.sleep(poll_s)
+
+    def resend(self, callback: CallbackRecord) -> None:
+        """Sends ``callback``'s body once more (a duplicate, as at-least-once delivery allows), freshly signed."""
+        self._queue_callback(callback.message_uuid, callback.status, callback.body)
+
+    def send_callback(
+        self,
+        message_uuid: str,
+        status: str,
+        *,
+        timestamp: float | None = None,
+        error: Mapping[str, str] | None = None,
+        to: str | None = None,
+        agent_id: str | None = None,
+        client_ref: str | None = None,
+    ) -> bytes:
+        """Queues a callback of any status (out of order, duplicated, for an unknown message), signed like
+        the real ones; returns its body. ``to``, ``agent_id`` and ``client_ref`` default to the message's
+        (required when the simulator does not know it); ``timestamp`` (wall-clock seconds) to now."""
+        known = self._lifecycle.get(message_uuid)
+        to = to if to is not None else (known.to if known else None)
+        agent_id = agent_id if agent_id is not None else (known.agent_id if known else None)
+        if to is None or agent_id is None:
+            raise ValueError(f"message {message_uuid} is not known here: give its to and agent_id")
+        if client_ref is None and known is not None:
+            client_ref = known.client_ref
+        body = status_body(
+            message_uuid,
+            to=to,
+            agent_id=agent_id,
+            status=status,
+            timestamp=time.time() if timestamp is None else timestamp,
+            client_ref=client_ref,
+            error=error,
+        )
+        self._queue_callback(message_uuid, status, body)
+        return body
+
+    def _queue_callback(self, message_uuid: str, status: str, body: bytes) -> None:
+        if not self._callbacks.enqueue(message_uuid, status, body):
+            raise RuntimeError("no status webhook is set: see set_status_webhook")
+
+    def _queue_status_callback(
+        self, message: SimulatedMessage, status: str, timestamp: float, error: Mapping[str, str] | None
+    ) -> None:
+        """The lifecycle's listener: every change of state becomes a callback, when a webhook is set."""
+        body = status_body(
+            message.message_uuid,
+            to=message.to,
+            agent_id=message.agent_id,
+            status=status,
+            timestamp=timestamp,
+            client_ref=message.client_ref,
+            error=error,
+        )
+        self._callbacks.enqueue(message.message_uuid, status, body)
+
+    # --- deciding an answer ---
+
     def _decide(
         self, method: str, target: str, headers: dict[str, str], body: bytes, framing: Rejected | None
     ) -> _Answer:
         request_id = uuid.uuid4()
         path = urlsplit(target).path
         route = _ROUTE.match(path)
-        message_uuid = route.group(1) if route else None
-        claims: dict[str, Any] | None = None
-        passed = False
+        exchange = _Exchange(method, headers, body, route.group(1) if route else None)
         try:
             if framing is not None:
                 raise framing
-            if message_uuid is None:
-                raise Rejected(404, "No such resource: only /v1/messages/{message_uuid} is served.")
-            if method != "PATCH":
-                raise Rejected(405, f"{method} is not allowed here; use PATCH.", headers={"Allow": "PATCH"})
-            with self._lock:
-                key = self._public_key
-            claims = verify_bearer(headers.get("authorization"), key, self.application_id, self.clock_skew_s)
-            check_content_type(headers.get("content-type"))
-            check_body(body)
-            if not _UUID.match(message_uuid):
-                raise Rejected(404, f"Message {message_uuid} was not found.")
+            if method == "POST" and path == _SEND_PATH:
+                answer = self._send_message(exchange)
+            else:
+                answer = self._update_message(exchange, request_id)
         except Rejected as rejection:
             answer = _problem_answer(rejection.status, request_id, rejection.fields, rejection.headers)
-        else:
-            passed = True
-            answer = self._outcome_answer(self._next_outcome(message_uuid), request_id)
         answer.headers["X-Request-Id"] = str(request_id)
-        record = ReceivedRequest(method, path, message_uuid, headers, body, claims, answer.status, passed)
+        record = ReceivedRequest(
+            method, path, exchange.message_uuid, headers, body, exchange.claims, answer.status, exchange.passed
+        )
         # Recorded before any delay, so a client that timed out can already see what reached "Vonage".
         with self._lock:
             self._records.append(record)
         return answer
+
+    def _verify(self, exchange: _Exchange) -> None:
+        with self._lock:
+            key = self._public_key
+        authorization = exchange.headers.get("authorization")
+        exchange.claims = verify_bearer(authorization, key, self.application_id, self.clock_skew_s)
+
+    def _update_message(self, exchange: _Exchange, request_id: uuid.UUID) -> _Answer:
+        message_uuid = exchange.message_uuid
+        if message_uuid is None:
+            raise Rejected(404, "No such resource: only POST /v1/messages and /v1/messages/{message_uuid} are served.")
+        if exchange.method != "PATCH":
+            raise Rejected(405, f"{exchange.method} is not allowed here; use PATCH.", headers={"Allow": "PATCH"})
+        self._verify(exchange)
+        check_content_type(exchange.headers.get("content-type"))
+        check_body(exchange.body)
+        if not _UUID.match(message_uuid):
+            raise Rejected(404, f"Message {message_uuid} was not found.")
+        exchange.passed = True
+        outcome = self._next_outcome(message_uuid)
+        # Vonage acts on a revocation it accepts: the message is revoked if it was not delivered yet, and
+        # nothing changes if it was (the 202 is the same). A dropped connection is taken as not acted on.
+        if 200 <= outcome.status < 300 and not outcome.drop:
+            self._lifecycle.revoke(message_uuid)
+        return self._outcome_answer(outcome, request_id)
+
+    def _send_message(self, exchange: _Exchange) -> _Answer:
+        self._verify(exchange)
+        check_content_type(exchange.headers.get("content-type"))
+        request = check_send_body(exchange.body)
+        message_uuid = str(uuid.uuid4())
+        exchange.message_uuid, exchange.passed = message_uuid, True
+        self._lifecycle.add(message_uuid, request["from"], request["to"], client_ref=request.get("client_ref"))
+        document = json.dumps({"message_uuid": message_uuid}).encode()
+        return _Answer(202, {"Content-Type": "application/json"}, document)
 
     def _next_outcome(self, message_uuid: str) -> Outcome:
         with self._lock:
@@ -440,9 +700,22 @@ class _Handler(BaseHTTPRequestHandler):
     do_PATCH = do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
 
+def _delay(text: str) -> Delay:
+    """Seconds, or ``never``."""
+    if text == "never":
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of seconds nor 'never'") from None
+    if seconds < 0:
+        raise argparse.ArgumentTypeError("a delay cannot be negative")
+    return seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m offline.vonage_simulator", description="Local Vonage update-message simulator."
+        prog="python -m offline.vonage_simulator", description="Local Vonage Messages API simulator (RCS)."
     )
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start)")
     parser.add_argument("--application-id", required=True)
@@ -451,9 +724,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock-skew-s", type=int, default=300)
     parser.add_argument("--tls-cert", type=Path, help="PEM certificate: serve HTTPS (needs --tls-key)")
     parser.add_argument("--tls-key", type=Path, help="PEM private key of --tls-cert")
+    parser.add_argument("--status-webhook", metavar="URL", help="send signed status callbacks here")
+    parser.add_argument(
+        "--signature-secret-file", type=Path, metavar="FILE", help="the HS256 signature secret of the callbacks"
+    )
+    parser.add_argument("--api-key", default="simulator", help="the api_key claim of the callbacks' JWT")
+    parser.add_argument("--delivery-delay-s", type=_delay, default=1.0, help="seconds to delivery, or never")
+    parser.add_argument("--read-delay-s", type=_delay, default=None, help="seconds from delivery to read, or never")
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
+    if (args.status_webhook is None) != (args.signature_secret_file is None):
+        parser.error("--status-webhook and --signature-secret-file go together")
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -468,7 +750,12 @@ def main(argv: list[str] | None = None) -> int:
         latency_s=args.latency_ms / 1000,
         clock_skew_s=args.clock_skew_s,
         tls=(args.tls_cert, args.tls_key) if args.tls_cert is not None else None,
+        delivery_delay_s=args.delivery_delay_s,
+        read_delay_s=args.read_delay_s,
     )
+    if args.status_webhook is not None:
+        secret = args.signature_secret_file.read_text(encoding="utf-8").strip()
+        simulator.set_status_webhook(args.status_webhook, secret, api_key=args.api_key)
     with simulator:
         print(f"vonage simulator listening on {simulator.base_url}", flush=True)
         # A timed wait, so the signal handler gets to run promptly on every platform.
