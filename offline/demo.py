@@ -1,80 +1,41 @@
 """`make run`: the service end to end on this machine, with no AWS account and no Vonage account.
 
 Starts moto server (AWS) and the Vonage simulator, creates the tables (from template.yaml), the event bus,
-a Vonage secret and RCS agents the way a deployed stack holds them, then sends every events/ sample through
-its function (API Gateway, EventBridge, the bulk queue's worker) and prints the answers, the functions'
-JSON logs and EMF metrics, and the outcome events a subscriber of the bus receives.
+a Vonage secret and RCS agents the way a deployed stack holds them (offline.local_stack), then sends every
+events/ sample through its function (API Gateway, EventBridge, the bulk queue's worker) and prints the
+answers, the functions' JSON logs and EMF metrics, and the outcome events a subscriber of the bus receives.
+
+`python -m offline.demo` works without make too: it sets up its import paths itself (offline.repo_paths).
 """
 
 import importlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from offline.aws_seed import (
-    create_event_bus,
-    create_revocation_queue,
-    create_tables,
-    drain_queue,
-    put_agent,
-    store_vonage_secret,
-    subscribe_queue,
-)
+from offline.aws_seed import drain_queue
 from offline.keys import generate_key_pair
 from offline.lambda_context import LocalLambdaContext
+from offline.local_stack import APPLICATION_ID, seed_offline_stack
 from offline.moto_server import MotoServer
+from offline.repo_paths import use_repo_import_paths
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import Outcome, VonageSimulator
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
-APPLICATION_ID = "5c0b2d8e-7a41-4f6b-9e3d-2a1c0b9f8e7d"
-SECRET_NAME = "rcs-revoker/vonage"  # noqa: S105 - a name, not a secret
-AGENTS_TABLE = "rcs-revoker-agents"
-IDEMPOTENCY_TABLE = "rcs-revoker-idempotency"
-EVENT_BUS = "rcs-revoker-revocations"
-LEDGER_TABLE = "rcs-revoker-ledger"
-REVOCATION_QUEUE = "rcs-revoker-revocations-queue"
 # What each sample should get; events without an entry are expected to be accepted.
 EXPECTED_STATUS = {"api_revoke_window_expired.json": 422}
 EXPECTED_OUTCOME = {"eventbridge_revoke_malformed.json": "rejected"}
 
 
 def main() -> int:
+    use_repo_import_paths()
     keys = generate_key_pair()
     with MotoServer() as moto, VonageSimulator(APPLICATION_ID, keys.public_pem) as vonage:
         _banner(f"moto server on {moto.endpoint_url}, Vonage simulator on {vonage.base_url}")
-        os.environ.update(
-            {
-                "AWS_ENDPOINT_URL": moto.endpoint_url,
-                "AWS_REGION": "eu-west-1",
-                "AWS_DEFAULT_REGION": "eu-west-1",
-                "AWS_ACCESS_KEY_ID": "offline",
-                "AWS_SECRET_ACCESS_KEY": "offline",
-                "VONAGE_SECRET_ID": SECRET_NAME,
-                "AGENTS_TABLE_NAME": AGENTS_TABLE,
-                "IDEMPOTENCY_TABLE_NAME": IDEMPOTENCY_TABLE,
-                "EVENT_BUS_NAME": EVENT_BUS,
-                "LEDGER_TABLE_NAME": LEDGER_TABLE,
-                "DEFAULT_REGION": "eu",
-                "VONAGE_API_BASE_URL": vonage.base_url,
-                "POWERTOOLS_SERVICE_NAME": "rcs-revoker",
-                "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
-            }
-        )
-        create_tables(
-            moto.endpoint_url,
-            {"AgentsTable": AGENTS_TABLE, "IdempotencyTable": IDEMPOTENCY_TABLE, "LedgerTable": LEDGER_TABLE},
-        )
-        queue_url, _ = create_revocation_queue(moto.endpoint_url, REVOCATION_QUEUE, max_receive_count=10)
-        os.environ["REVOCATION_QUEUE_URL"] = queue_url
-        create_event_bus(moto.endpoint_url, EVENT_BUS)
-        outcomes = subscribe_queue(moto.endpoint_url, EVENT_BUS, "outcome-subscriber", {"source": ["rcs-revoker"]})
-        store_vonage_secret(moto.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
-        put_agent(moto.endpoint_url, AGENTS_TABLE, "acme-sg-promotions", country="SG")
-        put_agent(moto.endpoint_url, AGENTS_TABLE, "acme-br-fallback", region="us")
-        print(f"stored secret {SECRET_NAME!r}, 2 agents in {AGENTS_TABLE!r}, bus {EVENT_BUS!r}; DEFAULT_REGION=eu")
+        stack = seed_offline_stack(moto.endpoint_url, vonage.base_url, keys)
+        print(stack.summary)
 
         handler = importlib.import_module("functions.revoke_api.handler")
         results: list[tuple[str, int | str, int | str]] = []
@@ -107,7 +68,7 @@ def main() -> int:
         results.append(("api_submit_batch.json (4 valid, 1 invalid)", receipt["accepted"], 4))
         worker = importlib.import_module("functions.revoke_worker.handler")
         _banner("the worker drains the queue (as Lambda's SQS event source mapping would)")
-        polls = SqsEventSource(moto.endpoint_url, queue_url, worker.lambda_handler).drain()
+        polls = SqsEventSource(moto.endpoint_url, stack.revocation_queue_url, worker.lambda_handler).drain()
         results.append(("worker: messages revoked from the queue", sum(p.received - p.failed for p in polls), 4))
         record_event = _load("api_get_revocation.json")
         results.append(("api_get_revocation.json", _invoke(handler, "api_get_revocation.json", record_event), 200))
@@ -117,7 +78,7 @@ def main() -> int:
         results.append(("api_get_batch.json (this batch)", _invoke(handler, "api_get_batch.json", batch_event), 200))
 
         _banner("outcome events received by a subscriber of the bus")
-        for outcome_event in drain_queue(moto.endpoint_url, outcomes):
+        for outcome_event in drain_queue(moto.endpoint_url, stack.outcomes_queue_url):
             print(json.dumps({"detail-type": outcome_event["detail-type"], "detail": outcome_event["detail"]}))
 
         _banner("summary")

@@ -29,7 +29,10 @@ Not replicated: authorization. **SigV4 (AWS_IAM) is not checked locally**: every
 an empty caller identity, whatever its Authorization header says; Cognito and Lambda authorizers are not run
 either. Nor are throttling, the 10 MB payload limit, the 29-second integration timeout, or the functions'
 Environment (this process's environment is every function's). A function that runs past its Timeout is not
-stopped; its answer is replaced by the 502 a stopped function would have caused.
+stopped; its answer is replaced by the 502 a stopped function would have caused. Concurrent requests run in
+one process, where Lambda would give each its own container: the answers are each request's own, but
+Powertools' Logger keys (correlation_id...) and pending EMF metrics are per process, so under concurrency a
+log line or a metrics flush can carry another request's.
 """
 
 from __future__ import annotations

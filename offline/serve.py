@@ -1,0 +1,113 @@
+"""`python -m offline.serve [--port N]`: the service as a local HTTP API, with the rest of its stack around it.
+
+It starts moto server (AWS) and the Vonage simulator, seeds them as `make run` does (offline.local_stack),
+feeds the bulk queue's worker in the background as Lambda's SQS event source mapping would, prints the
+outcome events a subscriber of the bus receives as they come, and serves the API of template.yaml on
+http://127.0.0.1:PORT (offline.local_api, `sam local start-api` without Docker; SigV4 is not checked, so
+plain curl works). Ctrl-C (SIGINT) or SIGTERM stops everything it started, moto server's process included.
+
+It works without make: it sets up its import paths itself (offline.repo_paths). The functions' JSON logs
+and EMF metrics go to stdout, the API's access log to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import io
+import json
+import signal
+import sys
+import threading
+from types import FrameType
+from typing import TextIO
+
+from offline.aws_seed import drain_queue
+from offline.background import BackgroundPoller
+from offline.keys import generate_key_pair
+from offline.local_api import SIGV4_NOTICE, LocalApi
+from offline.local_stack import APPLICATION_ID, seed_offline_stack
+from offline.moto_server import MotoServer
+from offline.repo_paths import use_repo_import_paths
+from offline.sqs_event_source import SqsEventSource
+from offline.vonage_simulator import VonageSimulator
+
+DEFAULT_PORT = 3000  # sam local start-api's
+EXAMPLE_MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
+
+
+def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
+    """Runs the stack until `stop` is set, then stops what it started, the last started first."""
+    keys = generate_key_pair()
+    with contextlib.ExitStack() as running:
+        moto = running.enter_context(MotoServer())
+        vonage = running.enter_context(VonageSimulator(APPLICATION_ID, keys.public_pem))
+        stack = seed_offline_stack(moto.endpoint_url, vonage.base_url, keys)
+        print(f"moto server on {moto.endpoint_url}, Vonage simulator on {vonage.base_url}", file=out)
+        print(stack.summary, file=out)
+        worker = importlib.import_module("functions.revoke_worker.handler")
+        queue = SqsEventSource(moto.endpoint_url, stack.revocation_queue_url, worker.lambda_handler).start()
+        running.callback(queue.stop)
+
+        def print_outcomes() -> bool:
+            events = drain_queue(moto.endpoint_url, stack.outcomes_queue_url)
+            for event in events:
+                outcome = {"detail-type": event["detail-type"], "detail": event["detail"]}
+                print(f"outcome event: {json.dumps(outcome)}", file=out, flush=True)
+            return bool(events)
+
+        subscriber = BackgroundPoller(print_outcomes, name="outcome-subscriber", interval_s=0.5)
+        subscriber.start()
+        running.callback(subscriber.stop)
+        api = running.enter_context(LocalApi(port=port))
+        _print_usage(api.url, out)
+        while not stop.wait(0.5):
+            continue
+        print("stopping: the API, the queue's worker, the Vonage simulator, moto server", file=out, flush=True)
+
+
+def _print_usage(url: str, out: TextIO) -> None:
+    batch = json.dumps(
+        {
+            "region": "us",
+            "messages": [
+                {"message_uuid": "11111111-1111-4111-8111-111111111111"},
+                {"message_uuid": "22222222-2222-4222-8222-222222222222", "country": "JP"},
+            ],
+        }
+    )
+    json_body = "-H 'Content-Type: application/json' -d"
+    print(f"\nAPI: {url}   ({SIGV4_NOTICE} Ctrl-C stops everything.)", file=out)
+    print("Try:", file=out)
+    print(f'  curl -i -X POST {url}/messages/{EXAMPLE_MESSAGE}/revoke {json_body} \'{{"region": "eu"}}\'', file=out)
+    print(f"  curl -i {url}/revocations/{EXAMPLE_MESSAGE}", file=out)
+    print(f"  curl -i -X POST {url}/revocations {json_body} '{batch}'", file=out)
+    print(f"  curl -i {url}/batches/BATCH_ID   # the batch_id of the answer above", file=out, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m offline.serve", description="The service's API on loopback, with moto server and Vonage."
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free one")
+    args = parser.parse_args(argv)
+    use_repo_import_paths()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # logs and outcomes show as they happen, piped or not
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        serve(args.port, stop)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
