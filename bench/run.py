@@ -22,11 +22,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import pstats
-import re
 import statistics
 import subprocess
 import sys
@@ -34,77 +32,31 @@ import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
-from bench.stack import REGION, TemplateStack
+from bench.contestants import Contestant, build_contestants, describe
+from bench.paths import BASELINE_PYTHON, BASELINE_REQUIREMENTS, BENCH, REPO, RESULTS, SERVICE_PYTHON
+from bench.probe_process import ProbeFailed, ProbeRun, preflight, probe
+from bench.request_counter import RequestCounter, moto_log_path
+from bench.stack import REGION, SECRET_NAME, TemplateStack
+from bench.stats import percentile, summary
+from bench.tls_check import tls_check
 from offline.aws_seed import store_vonage_secret
 from offline.keys import generate_key_pair
 from offline.moto_server import MotoServer
 from offline.tls import generate_self_signed_cert
 from offline.vonage_simulator import VonageSimulator
 
-REPO = Path(__file__).resolve().parent.parent
-BENCH = REPO / "bench"
-PROBE = BENCH / "probe.py"
-RESULTS = BENCH / "results"
-SERVICE_PYTHON = REPO / ".venv" / "bin" / "python"
-BASELINE_PYTHON = REPO / ".venv-baseline" / "bin" / "python"
-BASELINE_REQUIREMENTS = BENCH / "baseline" / "requirements.txt"
-EVENT_TEMPLATE = REPO / "events" / "api_revoke_by_region.json"
-BODY = json.dumps({"region": "eu"})
-RESULT_PREFIX = "BENCH-RESULT "
 APPLICATION_ID = "5c0b2d8e-7a41-4f6b-9e3d-2a1c0b9f8e7d"
-SECRET_NAME = "rcs-revoker/vonage"  # noqa: S105 - a name, not a secret
-MEMORY_MB = 256  # the template's FunctionMemorySize default
 # Targets of the issue, checked against the "same job" row (reported, not asserted).
 TARGET_COLD_RATIO = 0.5
 TARGET_RPS_RATIO = 10.0
 TARGET_P50_MS = 2.0
 TARGET_RSS_MB = 100.0
-# What the Lambda runtime ships for python3.13: excluded from the baseline's "without boto3" size.
-VERSIONS_OF = (
-    "boto3",
-    "botocore",
-    "urllib3",
-    "cryptography",
-    "PyJWT",
-    "aws-lambda-powertools",
-    "vonage",
-    "vonage-http-client",
-    "vonage-messages",
-    "requests",
-    "pydantic",
-)
 WIDTH = 22  # of the first column of the tables
-_MOTO_REQUEST_LINE = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" \d{3}')
-
-
-class ProbeFailed(RuntimeError):
-    pass
-
-
-@dataclass
-class Contestant:
-    key: str
-    label: str
-    python: Path
-    pythonpath: list[Path]
-    env: dict[str, str]
-    notes: list[str] = field(default_factory=list)
-
-    def environment(self) -> dict[str, str]:
-        return {**self.env, "PYTHONPATH": os.pathsep.join(str(path) for path in self.pythonpath)}
-
-
-@dataclass
-class ProbeRun:
-    wall_ms: float
-    result: dict[str, Any]
-    log_lines: int
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,17 +131,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         print("preflight: one cold start of each contestant (not counted; also compiles bytecode)...", flush=True)
         preflight(contestants, tmp)
         report["offline_stack"]["tls_verification"] = tls_check(contestants, tmp)
-        report["contestants"] = {
-            c.key: {
-                "label": c.label,
-                "python": str(c.python),
-                "pythonpath": [str(p) for p in c.pythonpath],
-                "environment": redact(c.environment()),
-                "notes": c.notes,
-                "versions": versions(c),
-            }
-            for c in contestants
-        }
+        report["contestants"] = {c.key: describe(c) for c in contestants}
 
         print(f"cold starts: {args.runs} per contestant, interleaved...", flush=True)
         report["cold"] = cold_starts(contestants, args.runs, tmp, counter)
@@ -211,173 +153,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["size_mb"] = deployed_sizes(service_root)
     report["targets"] = targets(report)
     return report
-
-
-# ---------------------------------------------------------------- contestants
-
-
-def lambda_environment(function_name: str, endpoint_url: str, home: Path) -> dict[str, str]:
-    """What every Lambda function's process has, whatever its code (and fake credentials for moto)."""
-    return {
-        "PATH": "/usr/local/bin:/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "TZ": ":UTC",
-        "HOME": str(home),  # no ~/.aws of whoever runs the benchmark
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_SESSION_TOKEN": "bench",
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "AWS_LAMBDA_FUNCTION_NAME": function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-    }
-
-
-def build_contestants(
-    template: TemplateStack, *, service_root: Path, endpoint_url: str, vonage_url: str, cert: Path, tmp: Path
-) -> list[Contestant]:
-    home = tmp / "home"
-    baseline = Contestant(
-        "baseline",
-        "baseline (vonage SDK)",
-        BASELINE_PYTHON,
-        [BENCH / "baseline"],
-        {
-            **lambda_environment("bench-baseline-revoke", endpoint_url, home),
-            "VONAGE_SECRET_ID": SECRET_NAME,
-            "VONAGE_API_HOST": vonage_url.removeprefix("https://"),
-            "REQUESTS_CA_BUNDLE": str(cert),
-        },
-    )
-    service_env = {
-        **lambda_environment("rcs-revoker-bench-revoke-api", endpoint_url, home),
-        **template.function_environment("RevokeApiFunction"),
-        "VONAGE_API_BASE_URL": vonage_url,
-        "SSL_CERT_FILE": str(cert),
-    }
-    pythonpath = [service_root / "layers" / "revoker" / "python", service_root / "functions" / "revoke_api"]
-    same_job = Contestant(
-        "service_same_job",
-        "service (same job)",
-        SERVICE_PYTHON,
-        pythonpath,
-        {**service_env, "POWERTOOLS_IDEMPOTENCY_DISABLED": "true", "EVENT_BUS_NAME": "", "LEDGER_TABLE_NAME": ""},
-    )
-    full = Contestant("service_full", "service (full)", SERVICE_PYTHON, pythonpath, dict(service_env))
-    return [baseline, same_job, full]
-
-
-def redact(environment: dict[str, str]) -> dict[str, str]:
-    fake = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
-    return {name: ("<fake>" if name in fake else value) for name, value in environment.items()}
-
-
-def versions(contestant: Contestant) -> dict[str, str]:
-    code = (
-        "import importlib.metadata as m, json\n"
-        "out = {}\n"
-        f"for name in {list(VERSIONS_OF)!r}:\n"
-        "    try: out[name] = m.version(name)\n"
-        "    except m.PackageNotFoundError: pass\n"
-        "print(json.dumps(out))"
-    )
-    result = subprocess.run(
-        [str(contestant.python), "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    return dict(json.loads(result.stdout))
-
-
-# ---------------------------------------------------------------- probes
-
-
-def probe(
-    contestant: Contestant,
-    tmp: Path,
-    *,
-    warm: int = 0,
-    extra: list[str] | None = None,
-    env: dict[str, str] | None = None,
-    expect_accepted: bool = True,
-) -> ProbeRun:
-    """One new process of the contestant: imports its handler, answers one (then `warm` more) requests."""
-    message_uuid = str(uuid.uuid4())
-    command = [str(contestant.python), "-P", str(PROBE), "--handler-module", "handler"]
-    command += ["--event", str(EVENT_TEMPLATE), "--body", BODY, "--message-uuid", message_uuid]
-    command += ["--function-name", contestant.env["AWS_LAMBDA_FUNCTION_NAME"], "--memory-mb", str(MEMORY_MB)]
-    if warm:
-        command += ["--warm", str(warm)]
-    command += extra or []
-    with tempfile.TemporaryFile(dir=tmp) as stderr:
-        spawned = time.perf_counter()
-        process = subprocess.Popen(
-            command,
-            env=env or contestant.environment(),
-            cwd=tmp,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-        )
-        result: dict[str, Any] | None = None
-        answered = 0.0
-        log_lines = 0
-        try:
-            assert process.stdout is not None
-            for line in process.stdout:
-                if line.startswith(RESULT_PREFIX.encode()):
-                    answered = time.perf_counter()
-                    result = json.loads(line[len(RESULT_PREFIX) :])
-                else:
-                    log_lines += 1
-            code = process.wait(timeout=300)
-        finally:
-            if process.poll() is None:
-                process.kill()  # by this Popen's own PID
-                process.wait()
-        stderr.seek(0)
-        errors = stderr.read().decode(errors="replace")
-    if code != 0 or result is None:
-        raise ProbeFailed(f"{contestant.label}: the probe exited {code} without a result.\n{errors[-3000:]}")
-    if expect_accepted and result["first_status"] != 202:
-        raise ProbeFailed(
-            f"{contestant.label}: the first request was answered {result['first_status']}: "
-            f"{result['first_body']}\n{errors[-2000:]}"
-        )
-    result["stderr_tail"] = errors[-500:]
-    return ProbeRun((answered - spawned) * 1000, result, log_lines)
-
-
-def preflight(contestants: list[Contestant], tmp: Path) -> None:
-    for contestant in contestants:
-        probe(contestant, tmp)
-
-
-TRUST_VARIABLES = {"baseline": "REQUESTS_CA_BUNDLE", "service_full": "SSL_CERT_FILE"}
-
-
-def tls_check(contestants: list[Contestant], tmp: Path) -> dict[str, str]:
-    """Shows that both verify the simulator's certificate: without the variable that trusts it, no 202."""
-    checks = {}
-    for contestant in contestants:
-        variable = TRUST_VARIABLES.get(contestant.key)
-        if variable is None:
-            continue
-        environment = {k: v for k, v in contestant.environment().items() if k != variable}
-        result = probe(contestant, tmp, env=environment, expect_accepted=False).result
-        status = result["first_status"]
-        verdict = "verified" if status != 202 else "NOT VERIFIED: accepted an untrusted certificate"
-        checks[contestant.key] = f"{verdict} (without {variable}: answered {status})"
-    return checks
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    return {
-        "median": round(statistics.median(values), 2),
-        "min": round(min(values), 2),
-        "max": round(max(values), 2),
-    }
 
 
 def cold_starts(contestants: list[Contestant], runs: int, tmp: Path, counter: RequestCounter) -> dict[str, Any]:
@@ -407,11 +182,6 @@ def cold_starts(contestants: list[Contestant], runs: int, tmp: Path, counter: Re
             ],
         }
     return cold
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def warm_paths(contestants: list[Contestant], requests: int, tmp: Path, counter: RequestCounter) -> dict[str, Any]:
@@ -444,31 +214,6 @@ def warm_paths(contestants: list[Contestant], requests: int, tmp: Path, counter:
             flush=True,
         )
     return warm
-
-
-@dataclass
-class RequestCounter:
-    """Counts requests that reached moto server (from its request log) and the Vonage simulator."""
-
-    moto_log: Path | None
-    simulator: VonageSimulator
-    _moto_seen: int = 0
-
-    def take(self) -> tuple[int | None, int]:
-        """(AWS calls, Vonage requests) since the last take."""
-        patches = len(self.simulator.requests)
-        self.simulator.clear_records()
-        if self.moto_log is None or not self.moto_log.exists():
-            return None, patches
-        total = len(_MOTO_REQUEST_LINE.findall(self.moto_log.read_text(errors="replace")))
-        calls, self._moto_seen = total - self._moto_seen, total
-        return calls, patches
-
-
-def moto_log_path(moto: MotoServer) -> Path | None:
-    log = getattr(moto, "_log", None)  # MotoServer logs every request to this file
-    name = getattr(log, "name", None)
-    return Path(name) if isinstance(name, str) else None
 
 
 # ---------------------------------------------------------------- import time
