@@ -24,26 +24,25 @@ import argparse
 import json
 import os
 import platform
-import pstats
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import boto3
-
-from bench.contestants import Contestant, build_contestants, describe
+from bench.cold_start import cold_starts
+from bench.contestants import build_contestants, describe
+from bench.import_time import import_breakdown
+from bench.moto_latency import moto_latency
 from bench.paths import BASELINE_PYTHON, BASELINE_REQUIREMENTS, BENCH, REPO, RESULTS, SERVICE_PYTHON
-from bench.probe_process import ProbeFailed, ProbeRun, preflight, probe
+from bench.probe_process import ProbeFailed, preflight
 from bench.request_counter import RequestCounter, moto_log_path
 from bench.stack import REGION, SECRET_NAME, TemplateStack
-from bench.stats import percentile, summary
 from bench.tls_check import tls_check
+from bench.warm_path import warm_paths
+from bench.warm_profile import profile_service
 from offline.aws_seed import store_vonage_secret
 from offline.keys import generate_key_pair
 from offline.moto_server import MotoServer
@@ -153,223 +152,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["size_mb"] = deployed_sizes(service_root)
     report["targets"] = targets(report)
     return report
-
-
-def cold_starts(contestants: list[Contestant], runs: int, tmp: Path, counter: RequestCounter) -> dict[str, Any]:
-    samples: dict[str, list[ProbeRun]] = {c.key: [] for c in contestants}
-    for round_number in range(runs):
-        for contestant in contestants:  # A B C A B C ...: drift on the machine hits all alike
-            samples[contestant.key].append(probe(contestant, tmp))
-        print(f"  round {round_number + 1}/{runs} done", flush=True)
-    counter.take()
-    cold: dict[str, Any] = {}
-    for key, runs_of in samples.items():
-        cold[key] = {
-            "wall_ms": summary([r.wall_ms for r in runs_of]),
-            "import_ms": summary([r.result["import_ms"] for r in runs_of]),
-            "first_invoke_ms": summary([r.result["first_invoke_ms"] for r in runs_of]),
-            "peak_rss_mb": summary([r.result["peak_rss_mb"] for r in runs_of]),
-            "cpu_ms": summary([r.result["cpu_ms"] for r in runs_of]),
-            "runs": [
-                {
-                    "wall_ms": round(r.wall_ms, 2),
-                    "import_ms": round(r.result["import_ms"], 2),
-                    "first_invoke_ms": round(r.result["first_invoke_ms"], 2),
-                    "peak_rss_mb": round(r.result["peak_rss_mb"], 2),
-                    "cpu_ms": round(r.result["cpu_ms"], 1),
-                }
-                for r in runs_of
-            ],
-        }
-    return cold
-
-
-def warm_paths(contestants: list[Contestant], requests: int, tmp: Path, counter: RequestCounter) -> dict[str, Any]:
-    warm: dict[str, Any] = {}
-    for contestant in contestants:
-        counter.take()
-        run_ = probe(contestant, tmp, warm=requests)
-        aws_calls, patches = counter.take()
-        latencies = run_.result["warm_latencies_ms"]
-        total = requests + 1  # the first (cold) request of the process, too
-        warm[contestant.key] = {
-            "requests": requests,
-            "p50_ms": round(percentile(latencies, 0.50), 3),
-            "p90_ms": round(percentile(latencies, 0.90), 3),
-            "p99_ms": round(percentile(latencies, 0.99), 3),
-            "max_ms": round(max(latencies), 3),
-            "mean_ms": round(statistics.fmean(latencies), 3),
-            "rps": round(requests / run_.result["warm_wall_s"], 1),
-            # The contestant's own CPU per request: what is left once waits on moto and Vonage are taken out.
-            "cpu_ms_per_request": round(run_.result["warm_cpu_ms"] / requests, 3),
-            "statuses": run_.result["warm_statuses"],
-            "unexpected_answers": run_.result["warm_unexpected_answers"],
-            "peak_rss_mb_after_warm": round(run_.result["peak_rss_mb_after_warm"], 2),
-            "aws_calls_per_request": None if aws_calls is None else round(aws_calls / total, 2),
-            "vonage_patches_per_request": round(patches / total, 2),
-            "log_lines_per_request": round(run_.log_lines / total, 2),
-        }
-        print(
-            f"  {contestant.label}: p50 {warm[contestant.key]['p50_ms']} ms, {warm[contestant.key]['rps']} rps",
-            flush=True,
-        )
-    return warm
-
-
-# ---------------------------------------------------------------- import time
-
-
-def import_breakdown(contestant: Contestant, tmp: Path, repeats: int = 3) -> dict[str, Any]:
-    """`python -X importtime -c "import handler"`: the run with the median total, top 10 by cumulative time."""
-    parsed_runs = []
-    for _ in range(repeats):
-        result = subprocess.run(
-            [str(contestant.python), "-X", "importtime", "-c", "import handler"],
-            env=contestant.environment(),
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ProbeFailed(f"{contestant.label}: import handler failed:\n{result.stderr[-3000:]}")
-        parsed_runs.append((parse_importtime(result.stderr), result.stderr))
-    parsed_runs.sort(key=lambda run_: sum(r["self_ms"] for r in run_[0]))
-    rows, raw = parsed_runs[len(parsed_runs) // 2]
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    raw_file = RESULTS / f"importtime-{contestant.key}.txt"  # the whole tree, for whoever optimizes
-    raw_file.write_text(raw)
-    handler_row = next((r for r in rows if r["module"] == "handler"), None)
-    by_package: dict[str, float] = {}
-    for row in rows:
-        top = row["module"].split(".")[0]
-        by_package[top] = by_package.get(top, 0.0) + row["self_ms"]
-    return {
-        "raw_file": str(raw_file),
-        "handler_cumulative_ms": handler_row["cumulative_ms"] if handler_row else None,
-        "handler_self_ms": handler_row["self_ms"] if handler_row else None,
-        "all_imports_ms": round(sum(r["self_ms"] for r in rows), 2),
-        "modules_imported": len(rows),
-        "top10_cumulative": sorted(rows, key=lambda r: r["cumulative_ms"], reverse=True)[:10],
-        "top10_packages_self": [
-            {"package": name, "self_ms": round(ms, 2)}
-            for name, ms in sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:10]
-        ],
-    }
-
-
-def parse_importtime(stderr: str) -> list[dict[str, Any]]:
-    rows = []
-    for line in stderr.splitlines():
-        if not line.startswith("import time:") or "self [us]" in line:
-            continue
-        try:
-            self_us, cumulative_us, name = line.removeprefix("import time:").split("|", 2)
-            rows.append(
-                {
-                    "module": name.strip(),
-                    "depth": (len(name) - len(name.lstrip()) - 1) // 2,
-                    "self_ms": round(int(self_us) / 1000, 2),
-                    "cumulative_ms": round(int(cumulative_us) / 1000, 2),
-                }
-            )
-        except ValueError:
-            continue
-    return rows
-
-
-# ---------------------------------------------------------------- moto, profile
-
-
-def moto_latency(endpoint_url: str, template: TemplateStack, calls: int = 200) -> dict[str, Any]:
-    """moto server's own answer time per call, from this process (boto3, same config as any client)."""
-    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url)
-    events = boto3.client("events", endpoint_url=endpoint_url)
-    secrets = boto3.client("secretsmanager", endpoint_url=endpoint_url)
-    table = template.created.get("IdempotencyTable") or next(
-        (name for logical, name in template.created.items() if template._type(logical) == "AWS::DynamoDB::Table"),
-        None,
-    )
-    bus = next(
-        (name for logical, name in template.created.items() if template._type(logical) == "AWS::Events::EventBus"),
-        "default",
-    )
-    key_attribute = "id"
-    if table is not None:
-        key_attribute = dynamodb.describe_table(TableName=table)["Table"]["KeySchema"][0]["AttributeName"]
-
-    def timed(call: Any) -> dict[str, float]:
-        for _ in range(10):
-            call()
-        samples = []
-        for _ in range(calls):
-            before = time.perf_counter()
-            call()
-            samples.append((time.perf_counter() - before) * 1000)
-        return {"median": round(statistics.median(samples), 2), "p90": round(percentile(samples, 0.9), 2)}
-
-    result: dict[str, Any] = {"calls_each": calls}
-    if table is not None:
-        result["dynamodb_get_item"] = timed(
-            lambda: dynamodb.get_item(TableName=table, Key={key_attribute: {"S": str(uuid.uuid4())}})
-        )
-        result["dynamodb_put_item"] = timed(
-            lambda: dynamodb.put_item(TableName=table, Item={key_attribute: {"S": str(uuid.uuid4())}})
-        )
-        # An update expression of the size the service's writes use (moto parses each one: it costs).
-        result["dynamodb_update_item"] = timed(
-            lambda: dynamodb.update_item(
-                TableName=table,
-                Key={key_attribute: {"S": str(uuid.uuid4())}},
-                UpdateExpression="SET #s = :s, attempts = if_not_exists(attempts, :zero) + :one, "
-                "created_at = if_not_exists(created_at, :now), updated_at = :now REMOVE last_error",
-                ExpressionAttributeNames={"#s": "state"},
-                ExpressionAttributeValues={
-                    ":s": {"S": "requested"},
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                    ":now": {"S": "2026-11-26T09:30:00+00:00"},
-                },
-            )
-        )
-    entry = {"Source": "bench", "DetailType": "bench", "Detail": "{}", "EventBusName": bus}
-    result["events_put_events"] = timed(lambda: events.put_events(Entries=[entry]))
-    result["secretsmanager_get_secret_value"] = timed(lambda: secrets.get_secret_value(SecretId=SECRET_NAME))
-    return result
-
-
-def profile_service(contestant: Contestant, tmp: Path, requests: int = 1000) -> dict[str, Any]:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "service-same-job-warm.prof"
-    run_ = probe(contestant, tmp, warm=requests, extra=["--profile-out", str(out)])
-    stats = pstats.Stats(str(out)).stats  # type: ignore[attr-defined]  # {(file, line, name): (cc, nc, tt, ct, _)}
-    rows = [
-        {
-            "function": f"{_short_path(file)}:{line}({name})",
-            "calls": calls,
-            "self_ms_per_request": round(own * 1000 / requests, 3),
-            "cumulative_ms_per_request": round(cumulative * 1000 / requests, 3),
-        }
-        for (file, line, name), (_, calls, own, cumulative, _) in stats.items()
-    ]
-    return {
-        "file": str(out),
-        "note": "cProfile inflates Python-heavy code; read shares, not absolute times",
-        "top_cumulative": sorted(rows, key=lambda r: r["cumulative_ms_per_request"], reverse=True)[:30],
-        "top_self": sorted(rows, key=lambda r: r["self_ms_per_request"], reverse=True)[:30],
-        "requests": requests,
-        "warm_wall_s": round(run_.result["warm_wall_s"], 3),
-        "statuses": run_.result["warm_statuses"],
-        "unexpected_answers": run_.result["warm_unexpected_answers"],
-    }
-
-
-def _short_path(file: str) -> str:
-    for marker in ("site-packages/", "/lib/python3.13/", str(REPO) + "/"):
-        if marker in file:
-            return file.split(marker, 1)[1]
-    return file
 
 
 # ---------------------------------------------------------------- deployed size
