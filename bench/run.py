@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,10 +33,11 @@ from typing import Any
 
 from bench.cold_start import cold_starts
 from bench.contestants import build_contestants, describe
+from bench.deployed_size import deployed_sizes
 from bench.import_time import import_breakdown
 from bench.moto_latency import moto_latency
-from bench.paths import BASELINE_PYTHON, BASELINE_REQUIREMENTS, BENCH, REPO, RESULTS, SERVICE_PYTHON
-from bench.probe_process import ProbeFailed, preflight
+from bench.paths import BASELINE_PYTHON, REPO, RESULTS, SERVICE_PYTHON
+from bench.probe_process import preflight
 from bench.request_counter import RequestCounter, moto_log_path
 from bench.stack import REGION, SECRET_NAME, TemplateStack
 from bench.tls_check import tls_check
@@ -152,102 +152,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         report["size_mb"] = deployed_sizes(service_root)
     report["targets"] = targets(report)
     return report
-
-
-# ---------------------------------------------------------------- deployed size
-
-
-def tree_mb(path: Path, *, skip_pycache: bool = True) -> float:
-    """Unzipped size in MB (10^6 bytes) of the files under path, by default without __pycache__."""
-    total = 0
-    for item in path.rglob("*"):
-        if skip_pycache and "__pycache__" in item.parts:
-            continue
-        if item.is_file() and not item.is_symlink():
-            total += item.stat().st_size
-    return round(total / 1_000_000, 3)
-
-
-def top_packages(path: Path, count: int = 6) -> list[dict[str, Any]]:
-    sizes: list[dict[str, Any]] = []
-    for item in path.iterdir():
-        if item.name.endswith((".dist-info", ".data")) or item.name == "__pycache__":
-            continue
-        size = tree_mb(item) if item.is_dir() else round(item.stat().st_size / 1_000_000, 2)
-        sizes.append({"name": item.name, "mb": size})
-    return sorted(sizes, key=lambda s: s["mb"], reverse=True)[:count]
-
-
-def deployed_sizes(service_root: Path) -> dict[str, Any]:
-    make = os.environ.get("MAKE", "make")
-    build = subprocess.run([make, "build"], cwd=service_root, capture_output=True, text=True, check=False)
-    if build.returncode != 0:
-        raise ProbeFailed(f"make build failed:\n{build.stdout[-2000:]}\n{build.stderr[-2000:]}")
-    built = service_root / ".aws-sam" / "build"
-    function = tree_mb(built / "RevokeApiFunction")
-    dependencies = tree_mb(built / "DependenciesLayer")
-    shared = tree_mb(built / "RevokerLayer")
-    # The layers ship their bytecode (compiled at build time, as Lambda's /opt is read-only): reported
-    # both ways, the one without to compare with the baseline's --no-compile install.
-    shipped = sum(
-        tree_mb(built / part, skip_pycache=False) for part in ("RevokeApiFunction", "DependenciesLayer", "RevokerLayer")
-    )
-    sizes: dict[str, Any] = {
-        "service": {
-            "total": round(function + dependencies + shared, 2),
-            "total_with_bytecode": round(shipped, 2),
-            "RevokeApiFunction": function,
-            "DependenciesLayer": dependencies,
-            "layers/revoker (without __pycache__)": shared,
-            "largest_dependencies": top_packages(built / "DependenciesLayer" / "python"),
-        }
-    }
-    with tempfile.TemporaryDirectory(prefix="rcs-bench-size-") as tmp:
-        handler = (BENCH / "baseline" / "handler.py").stat().st_size / 1_000_000
-        with_boto3 = Path(tmp) / "with-boto3"
-        without_boto3 = Path(tmp) / "without-boto3"
-        vonage_only = Path(tmp) / "requirements-without-boto3.txt"
-        vonage_only.write_text(
-            "".join(
-                line + "\n"
-                for line in BASELINE_REQUIREMENTS.read_text().splitlines()
-                if line.strip() and not line.startswith("#") and not line.lower().startswith("boto3")
-            )
-        )
-        for target, requirements in ((with_boto3, BASELINE_REQUIREMENTS), (without_boto3, vonage_only)):
-            pip = subprocess.run(
-                [
-                    str(BASELINE_PYTHON),
-                    "-m",
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--disable-pip-version-check",
-                    "--no-compile",
-                    "--target",
-                    str(target),
-                    "--platform",
-                    "manylinux2014_aarch64",
-                    "--only-binary=:all:",
-                    "--python-version",
-                    "3.13",
-                    "--implementation",
-                    "cp",
-                    "-r",
-                    str(requirements),
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if pip.returncode != 0:
-                raise ProbeFailed(f"pip install for the baseline's size failed:\n{pip.stderr[-2000:]}")
-        sizes["baseline"] = {
-            "total_with_boto3": round(tree_mb(with_boto3) + handler, 2),
-            "total_without_boto3": round(tree_mb(without_boto3) + handler, 2),
-            "largest_dependencies": top_packages(with_boto3),
-        }
-    return sizes
 
 
 # ---------------------------------------------------------------- report
