@@ -1,9 +1,9 @@
 """Runs inside each contestant's own interpreter: import its Lambda handler, invoke it, report one result line.
 
-Standard library only, so that it adds nothing to either contestant's imports. It is started by bench/run.py
-with the contestant's virtual-environment python, its PYTHONPATH and the environment its deployed function
-would have; it prints its result as the last stdout line, prefixed with RESULT_PREFIX (the function's own
-logs, which go to stdout as on Lambda, come before it).
+Standard library only, so that it adds nothing to either contestant's imports. It is started by
+bench/probe_process.py with the contestant's virtual-environment python, its PYTHONPATH and the environment
+its deployed function would have; it prints its result as the last stdout line, prefixed with RESULT_PREFIX
+(the function's own logs, which go to stdout as on Lambda, come before it).
 
     python -P bench/probe.py --handler-module handler --event events/api_revoke_by_region.json \
         --body '{"region": "eu"}' --message-uuid UUID [--warm 1000]

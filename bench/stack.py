@@ -19,6 +19,7 @@ from offline.cfn_template import load_template
 ACCOUNT_ID = "123456789012"  # moto's default account
 REGION = "eu-west-1"
 STACK_NAME = "rcs-revoker-bench"
+SECRET_NAME = "rcs-revoker/vonage"  # noqa: S105 - a name, not a secret
 _SUB = re.compile(r"\$\{([^}!][^}]*)\}")
 
 

@@ -20,8 +20,10 @@ from typing import Any
 
 import boto3
 from requests.exceptions import RequestException, Timeout
-from vonage import Auth, HttpClientOptions, Vonage
-from vonage_http_client.errors import (
+
+# The SDK is installed in .venv-baseline only, never in .venv where mypy runs: its imports are unchecked there.
+from vonage import Auth, HttpClientOptions, Vonage  # type: ignore[import-not-found]
+from vonage_http_client.errors import (  # type: ignore[import-not-found]
     AuthenticationError,
     ForbiddenError,
     HttpRequestError,

@@ -1,0 +1,132 @@
+"""The three rows of the benchmark: which interpreter, which code and which environment each one runs with.
+
+- baseline: bench/baseline/handler.py (vonage SDK + boto3 Secrets Manager), in .venv-baseline;
+- service (same job): POWERTOOLS_IDEMPOTENCY_DISABLED=true, EVENT_BUS_NAME="" and LEDGER_TABLE_NAME="" (no
+  exactly-once records, no outcome events, no ledger), the work the baseline does;
+- service (full): exactly-once (DynamoDB), the ledger (DynamoDB) and outcome events (EventBridge), as deployed.
+"""
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.paths import BASELINE_PYTHON, BENCH, SERVICE_PYTHON
+from bench.stack import REGION, SECRET_NAME, TemplateStack
+
+MEMORY_MB = 256  # the template's FunctionMemorySize default
+# The packages whose installed versions the JSON report records for each contestant.
+VERSIONS_OF = (
+    "boto3",
+    "botocore",
+    "urllib3",
+    "cryptography",
+    "PyJWT",
+    "aws-lambda-powertools",
+    "vonage",
+    "vonage-http-client",
+    "vonage-messages",
+    "requests",
+    "pydantic",
+)
+
+
+@dataclass
+class Contestant:
+    key: str
+    label: str
+    python: Path
+    pythonpath: list[Path]
+    env: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        return {**self.env, "PYTHONPATH": os.pathsep.join(str(path) for path in self.pythonpath)}
+
+
+def lambda_environment(function_name: str, endpoint_url: str, home: Path) -> dict[str, str]:
+    """What every Lambda function's process has, whatever its code (and fake credentials for moto)."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(home),  # no ~/.aws of whoever runs the benchmark
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+    }
+
+
+def build_contestants(
+    template: TemplateStack, *, service_root: Path, endpoint_url: str, vonage_url: str, cert: Path, tmp: Path
+) -> list[Contestant]:
+    home = tmp / "home"
+    baseline = Contestant(
+        "baseline",
+        "baseline (vonage SDK)",
+        BASELINE_PYTHON,
+        [BENCH / "baseline"],
+        {
+            **lambda_environment("bench-baseline-revoke", endpoint_url, home),
+            "VONAGE_SECRET_ID": SECRET_NAME,
+            "VONAGE_API_HOST": vonage_url.removeprefix("https://"),
+            "REQUESTS_CA_BUNDLE": str(cert),
+        },
+    )
+    service_env = {
+        **lambda_environment("rcs-revoker-bench-revoke-api", endpoint_url, home),
+        **template.function_environment("RevokeApiFunction"),
+        "VONAGE_API_BASE_URL": vonage_url,
+        "SSL_CERT_FILE": str(cert),
+    }
+    pythonpath = [service_root / "layers" / "revoker" / "python", service_root / "functions" / "revoke_api"]
+    same_job = Contestant(
+        "service_same_job",
+        "service (same job)",
+        SERVICE_PYTHON,
+        pythonpath,
+        {**service_env, "POWERTOOLS_IDEMPOTENCY_DISABLED": "true", "EVENT_BUS_NAME": "", "LEDGER_TABLE_NAME": ""},
+    )
+    full = Contestant("service_full", "service (full)", SERVICE_PYTHON, pythonpath, dict(service_env))
+    return [baseline, same_job, full]
+
+
+def describe(contestant: Contestant) -> dict[str, Any]:
+    """The contestant as the JSON report records it: what ran, with which environment and versions."""
+    return {
+        "label": contestant.label,
+        "python": str(contestant.python),
+        "pythonpath": [str(p) for p in contestant.pythonpath],
+        "environment": redact(contestant.environment()),
+        "notes": contestant.notes,
+        "versions": versions(contestant),
+    }
+
+
+def redact(environment: dict[str, str]) -> dict[str, str]:
+    fake = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+    return {name: ("<fake>" if name in fake else value) for name, value in environment.items()}
+
+
+def versions(contestant: Contestant) -> dict[str, str]:
+    code = (
+        "import importlib.metadata as m, json\n"
+        "out = {}\n"
+        f"for name in {list(VERSIONS_OF)!r}:\n"
+        "    try: out[name] = m.version(name)\n"
+        "    except m.PackageNotFoundError: pass\n"
+        "print(json.dumps(out))"
+    )
+    result = subprocess.run(
+        [str(contestant.python), "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    return dict(json.loads(result.stdout))
