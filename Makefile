@@ -18,11 +18,12 @@ export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 # sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
 export PYENV_VERSION ?= 3.13.0:3.11.7
 
-.PHONY: help setup lock hooks run test lint typecheck unit integration load coverage template build security \
+.PHONY: help setup lock hooks run serve test lint typecheck unit integration load coverage template build security \
 	checkov audit deploy clean
 
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
+	@echo "make serve    - the API on http://127.0.0.1:3000 over the offline stack, for curl (PORT=... to change)"
 	@echo "make test     - set up and run every check: lint, types, template, build, security, unit, integration, load"
 	@echo "make unit     - the unit tests (seconds), with the coverage floor of UNIT_COVERAGE"
 	@echo "make integration / make load - the suites against the offline stack"
@@ -79,6 +80,12 @@ hooks: $(VENV)/.installed
 run: $(VENV)/.installed
 	$(PY) -m offline.demo
 
+# `make serve`: the API on http://127.0.0.1:$(PORT) with the offline stack behind it (sam local start-api
+# without Docker; SigV4 is not checked). Ctrl-C stops everything it started. PORT=0 picks a free port.
+PORT ?= 3000
+serve: $(VENV)/.installed
+	$(PY) -m offline.serve --port $(PORT)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -99,8 +106,9 @@ COVERAGE := $(VENV)/bin/coverage
 PYTEST = mkdir -p $(COVERAGE_DIR) && COVERAGE_FILE=$(COVERAGE_DIR)/$@ $(PY) -m pytest --cov --cov-report= $(PYTEST_ARGS)
 INTEGRATION_TESTS := tests/integration tests/offline tests/infrastructure $(wildcard tests/contract)
 # The whole measured code, the three suites together (branches included). The floor sits just below the figure
-# of the last measure (91.6 % on branch gates, `make test`); raise it when the figure rises, never lower it to pass.
-COVERAGE_FLOOR := 91
+# of the last measure (95.5 % with the lifecycle, `make test`; the offline stack's subprocess-only entry points are
+# not measured, see pyproject.toml); raise it when the figure rises, never lower it to pass.
+COVERAGE_FLOOR := 95
 # The packages that the unit tests alone must cover (against the in-memory fakes), at UNIT_COVERAGE_FLOOR.
 UNIT_COVERAGE := rcs_revoker.usecases rcs_revoker.domain
 UNIT_COVERAGE_FLOOR := 90

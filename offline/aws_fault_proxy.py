@@ -6,6 +6,7 @@ is armed for its operation (the `X-Amz-Target` header of the JSON protocols: `se
 as AWS does when it is unavailable or throttling: a status and a JSON error body with `__type`.
 """
 
+import contextlib
 import json
 import threading
 from dataclasses import dataclass
@@ -25,11 +26,20 @@ class Fault:
     remaining: int  # how many matching calls still fail; -1: all of them
 
 
+_DYNAMODB_WRITES = frozenset(
+    f"DynamoDB_20120810.{operation}"
+    for operation in ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+)
+
+
 class AwsFaultProxy:
     def __init__(self, upstream: str) -> None:
         self._upstream = upstream.rstrip("/")
         self._faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        # Every call that reached the proxy (its X-Amz-Target), for tests that count a path's AWS calls.
+        self.calls: list[str] = []
         self._http = urllib3.PoolManager(maxsize=20, retries=False)
         self.failed_calls: list[str] = []
         self._server: ThreadingHTTPServer | None = None
@@ -61,6 +71,7 @@ class AwsFaultProxy:
         with self._lock:
             self._faults.clear()
             self.failed_calls.clear()
+            self.calls.clear()
 
     def start(self) -> Self:
         proxy = self
@@ -113,20 +124,26 @@ class AwsFaultProxy:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         target = request.headers.get("X-Amz-Target", "")
+        with self._lock:
+            self.calls.append(target)
         fault = self._armed_fault(target, body)
         if fault is not None:
             payload = json.dumps({"__type": fault.code, "message": f"injected by the fault proxy: {fault.code}"})
             self._answer(request, fault.status, {"Content-Type": "application/x-amz-json-1.0"}, payload.encode())
             return
         headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
-        upstream = self._http.request(
-            # request.path is the path with its query, as the client sent it.
-            request.command,
-            self._upstream + request.path,
-            body=body,
-            headers=headers,
-            redirect=False,
-        )
+        # moto checks a ConditionExpression and then writes the item, without a lock between the two: two
+        # conditional writes of one item at once can both pass, where DynamoDB lets exactly one through.
+        # DynamoDB's writes go on one at a time, so that a version check holds as it does on AWS.
+        with self._write_lock if target in _DYNAMODB_WRITES else contextlib.nullcontext():
+            upstream = self._http.request(
+                # request.path is the path with its query, as the client sent it.
+                request.command,
+                self._upstream + request.path,
+                body=body,
+                headers=headers,
+                redirect=False,
+            )
         passed = {
             name: value
             for name, value in upstream.headers.items()

@@ -24,10 +24,24 @@ def create_tables(endpoint_url: str, names: dict[str, str], template_path: str |
         client.create_table(**dynamodb_create_table_kwargs(template, logical_id, table_name))
 
 
-def store_vonage_secret(endpoint_url: str, name: str, application_id: str, private_key_pem: str) -> str:
-    """Creates or updates the credentials secret; returns its ARN."""
+def store_vonage_secret(
+    endpoint_url: str,
+    name: str,
+    application_id: str,
+    private_key_pem: str,
+    *,
+    signature_secret: str | None = None,
+    api_key: str | None = None,
+) -> str:
+    """Creates or updates the credentials secret (with the webhook's signature secret and api key when
+    given); returns its ARN."""
     client = _client("secretsmanager", endpoint_url)
-    value = json.dumps({"application_id": application_id, "private_key": private_key_pem})
+    fields = {"application_id": application_id, "private_key": private_key_pem}
+    if signature_secret is not None:
+        fields["signature_secret"] = signature_secret
+    if api_key is not None:
+        fields["api_key"] = api_key
+    value = json.dumps(fields)
     try:
         response: dict[str, Any] = client.create_secret(Name=name, SecretString=value)
     except client.exceptions.ResourceExistsException:

@@ -9,19 +9,34 @@ answers, the functions' JSON logs and EMF metrics, and the outcome events a subs
 """
 
 import importlib
+import io
 import json
 import sys
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from offline.aws_seed import drain_queue
+from offline.dynamodb_stream_source import DynamoDbStreamSource
 from offline.keys import generate_key_pair
 from offline.lambda_context import LocalLambdaContext
-from offline.local_stack import APPLICATION_ID, seed_offline_stack
+from offline.local_api import LocalApi
+from offline.local_stack import (
+    API_KEY,
+    APPLICATION_ID,
+    LEDGER_TABLE,
+    SIGNATURE_SECRET,
+    WEBHOOK_PATH,
+    seed_offline_stack,
+)
 from offline.moto_server import MotoServer
 from offline.repo_paths import use_repo_import_paths
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import Outcome, VonageSimulator
+from offline.vonage_webhooks import sign_callback
 
 EVENTS_DIR = Path(__file__).resolve().parent.parent / "events"
 # What each sample should get; events without an entry are expected to be accepted.
@@ -77,15 +92,116 @@ def main() -> int:
         batch_event["pathParameters"] = {"batch_id": receipt["batch_id"]}
         results.append(("api_get_batch.json (this batch)", _invoke(handler, "api_get_batch.json", batch_event), 200))
 
-        _banner("outcome events received by a subscriber of the bus")
-        for outcome_event in drain_queue(moto.endpoint_url, stack.outcomes_queue_url):
-            print(json.dumps({"detail-type": outcome_event["detail-type"], "detail": outcome_event["detail"]}))
+        # The message lifecycle: Vonage's signed status callbacks, through a local API server to the webhook.
+        with LocalApi(log=io.StringIO()) as api:
+            vonage.set_status_webhook(api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY)
+            lifecycle = _lifecycle(vonage, handler, api.url + WEBHOOK_PATH)
+            vonage.set_status_webhook(None)
+        results += lifecycle.results
+
+        fallbacks = _publish_and_print_outcomes(moto.endpoint_url, stack.outcomes_queue_url)
+        results.append(
+            ("fallback of the message revoked before delivery", str(fallbacks.get(lifecycle.revoked)), "True")
+        )
+        results.append(("fallback of the message delivered first", str(fallbacks.get(lifecycle.delivered)), "False"))
 
         _banner("summary")
         for name, status, expected in results:
             print(f"  {'ok ' if status == expected else 'BAD'} {status}  {name}")
         print(f"\n  PATCH requests the Vonage simulator received: {len(vonage.requests)} (one per message)")
         return 0 if all(status == expected for _, status, expected in results) else 1
+
+
+def _publish_and_print_outcomes(moto_endpoint_url: str, outcomes_queue_url: str) -> dict[str, object]:
+    """Relays the ledger's stream to the bus, prints what a subscriber received; the fallback of each message
+    that ended."""
+    _banner("the ledger's stream, relayed to the bus (as OutcomePublisherFunction's event source would)")
+    publisher = importlib.import_module("functions.outcome_publisher.handler")
+    DynamoDbStreamSource(moto_endpoint_url, LEDGER_TABLE, publisher.lambda_handler).drain()
+    _banner("outcome events received by a subscriber of the bus")
+    fallbacks: dict[str, object] = {}
+    for outcome_event in drain_queue(moto_endpoint_url, outcomes_queue_url):
+        print(json.dumps({"detail-type": outcome_event["detail-type"], "detail": outcome_event["detail"]}))
+        if outcome_event["detail-type"] in ("RCS Revocation Confirmed", "RCS Revocation Too Late"):
+            fallbacks[outcome_event["detail"]["message_uuid"]] = outcome_event["detail"]["fallback"]
+    return fallbacks
+
+
+@dataclass
+class Lifecycle:
+    results: list[tuple[str, int | str, int | str]]
+    revoked: str  # the message revoked before delivery
+    delivered: str  # the message delivered before the revocation
+
+
+def _lifecycle(vonage: VonageSimulator, handler: Any, webhook_url: str) -> Lifecycle:
+    """The four stories of a sender with an SMS fallback, played by the simulator's messages and callbacks."""
+    results: list[tuple[str, int | str, int | str]] = []
+    revoked, delivered, by_uuid = (str(uuid.uuid4()) for _ in range(3))
+    agent, phone = "acme-sg-promotions", "6591234567"
+
+    _banner("an RCS message that is not delivered (the phone is off): revoked before delivery")
+    vonage.add_message(revoked, agent, phone, delivery_delay_s=None)
+    vonage.wait_for_callbacks(1, message_uuid=revoked)  # submitted
+    results.append(
+        ("sent, revoked before delivery", _invoke(handler, "revoke", _revoke_event(revoked, {"region": "ap"})), 202)
+    )
+    vonage.wait_for_callbacks(2, message_uuid=revoked)  # rejected: the revocation took effect
+    results.append(("... then Vonage reports it rejected", _state(handler, revoked), "revoked"))
+
+    _banner("an RCS message delivered at once: the revocation comes too late")
+    vonage.add_message(delivered, agent, phone, delivery_delay_s=0.05)
+    vonage.wait_for_callbacks(2, message_uuid=delivered)  # submitted, delivered
+    results.append(
+        ("delivered, then asked to revoke", _invoke(handler, "revoke", _revoke_event(delivered, {"region": "ap"})), 409)
+    )
+    results.append(("... and Vonage was not called", vonage.patches_for(delivered), 0))
+
+    _banner("revoked by its UUID alone: the submitted callback named the agent, the agents table its region")
+    vonage.add_message(by_uuid, agent, phone, delivery_delay_s=None)
+    vonage.wait_for_callbacks(1, message_uuid=by_uuid)
+    results.append(
+        (
+            "revoked by UUID alone after a submitted callback",
+            _invoke(handler, "revoke", _revoke_event(by_uuid, None)),
+            202,
+        )
+    )
+
+    _banner("a forged status callback (signed with another secret)")
+    body = json.dumps(
+        {"message_uuid": revoked, "status": "delivered", "timestamp": "2026-12-01T23:00:00.000Z"}
+    ).encode()
+    headers = sign_callback(
+        body, "a-guess-that-is-not-the-signature-secret", api_key=API_KEY, application_id=APPLICATION_ID
+    )
+    request = urllib.request.Request(webhook_url, data=body, headers=headers, method="POST")  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            forged: int = answer.status
+    except urllib.error.HTTPError as error:
+        forged = error.code
+        print(f"-- answer: {forged}\n{error.read().decode()}")
+    results.append(("a forged status callback", forged, 401))
+    return Lifecycle(results, revoked, delivered)
+
+
+def _revoke_event(message_uuid: str, body: object) -> dict[str, Any]:
+    event = _load("api_revoke_by_region.json")
+    event["path"] = f"/messages/{message_uuid}/revoke"
+    event["pathParameters"] = {"message_uuid": message_uuid}
+    event["body"] = None if body is None else json.dumps(body)
+    return event
+
+
+def _state(handler: Any, message_uuid: str) -> str:
+    event = _load("api_get_revocation.json")
+    event["path"] = f"/revocations/{message_uuid}"
+    event["pathParameters"] = {"message_uuid": message_uuid}
+    VonageSimulator.wait_until(
+        lambda: json.loads(handler.lambda_handler(event, LocalLambdaContext())["body"]).get("state") == "revoked"
+    )
+    return str(json.loads(_invoke(handler, "the ledger", event, body=True))["state"])
 
 
 def _invoke_event(handler: Any, title: str, event: dict[str, Any]) -> str:

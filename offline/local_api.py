@@ -254,7 +254,10 @@ class LocalApi:
             raise RuntimeError("the local API is already running")
         server = _Server((self._host, self._port), self)
         thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="local-api", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"local-api-{server.server_address[1]}",
+            daemon=True,
         )
         thread.start()
         self._server, self._thread = server, thread
@@ -587,6 +590,8 @@ def _gateway_header_value(value: str, request_headers: dict[str, str]) -> str | 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections when callers open many at once.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
         self.api = api

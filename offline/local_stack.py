@@ -26,6 +26,10 @@ REVOCATION_QUEUE = "rcs-revoker-revocations-queue"
 OUTCOME_SUBSCRIBER_QUEUE = "outcome-subscriber"
 MAX_RECEIVE_COUNT = 10
 DEFAULT_REGION = "eu"
+# What the Vonage dashboard shows for the account: the simulator signs its status callbacks with them.
+SIGNATURE_SECRET = "offline-signature-secret-of-the-account-0123"  # noqa: S105 - a local stand-in
+API_KEY = "offline1"
+WEBHOOK_PATH = "/webhooks/vonage/status"
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,14 @@ def seed_offline_stack(moto_endpoint_url: str, vonage_base_url: str, keys: KeyPa
     os.environ["REVOCATION_QUEUE_URL"] = queue_url
     create_event_bus(moto_endpoint_url, EVENT_BUS)
     outcomes = subscribe_queue(moto_endpoint_url, EVENT_BUS, OUTCOME_SUBSCRIBER_QUEUE, {"source": ["rcs-revoker"]})
-    store_vonage_secret(moto_endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
+    store_vonage_secret(
+        moto_endpoint_url,
+        SECRET_NAME,
+        APPLICATION_ID,
+        keys.private_pem,
+        signature_secret=SIGNATURE_SECRET,
+        api_key=API_KEY,
+    )
     put_agent(moto_endpoint_url, AGENTS_TABLE, "acme-sg-promotions", country="SG")
     put_agent(moto_endpoint_url, AGENTS_TABLE, "acme-br-fallback", region="us")
     return SeededStack(queue_url, dead_letter_queue_url, outcomes)

@@ -20,14 +20,26 @@ import json
 import signal
 import sys
 import threading
+import time
+import uuid
 from types import FrameType
 from typing import TextIO
 
+import jwt
+
 from offline.aws_seed import drain_queue
 from offline.background import BackgroundPoller
+from offline.dynamodb_stream_source import DynamoDbStreamSource
 from offline.keys import generate_key_pair
 from offline.local_api import SIGV4_NOTICE, LocalApi
-from offline.local_stack import APPLICATION_ID, seed_offline_stack
+from offline.local_stack import (
+    API_KEY,
+    APPLICATION_ID,
+    LEDGER_TABLE,
+    SIGNATURE_SECRET,
+    WEBHOOK_PATH,
+    seed_offline_stack,
+)
 from offline.moto_server import MotoServer
 from offline.repo_paths import use_repo_import_paths
 from offline.sqs_event_source import SqsEventSource
@@ -49,6 +61,10 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         worker = importlib.import_module("functions.revoke_worker.handler")
         queue = SqsEventSource(moto.endpoint_url, stack.revocation_queue_url, worker.lambda_handler).start()
         running.callback(queue.stop)
+        # The ledger's stream feeds the outcome publisher, as the function's DynamoDB event source would.
+        publisher = importlib.import_module("functions.outcome_publisher.handler")
+        ledger = DynamoDbStreamSource(moto.endpoint_url, LEDGER_TABLE, publisher.lambda_handler).start()
+        running.callback(ledger.stop)
 
         def print_outcomes() -> bool:
             events = drain_queue(moto.endpoint_url, stack.outcomes_queue_url)
@@ -61,13 +77,27 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         subscriber.start()
         running.callback(subscriber.stop)
         api = running.enter_context(LocalApi(port=port))
-        _print_usage(api.url, out)
+        # Vonage's status callbacks, signed, to the webhook route of the local API (the dashboard's Status URL).
+        vonage.set_status_webhook(api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY)
+        running.callback(vonage.set_status_webhook, None)
+        _print_usage(api.url, vonage.base_url, sender_token(keys.private_pem), out)
         while not stop.wait(0.5):
             continue
-        print("stopping: the API, the queue's worker, the Vonage simulator, moto server", file=out, flush=True)
+        print(
+            "stopping: the API, the ledger's publisher, the queue's worker, the Vonage simulator, moto server",
+            file=out,
+            flush=True,
+        )
 
 
-def _print_usage(url: str, out: TextIO) -> None:
+def sender_token(private_pem: str) -> str:
+    """A JWT of the simulator's application, valid an hour, for sending messages to it with curl."""
+    now = int(time.time())
+    claims = {"application_id": APPLICATION_ID, "iat": now, "exp": now + 3600, "jti": str(uuid.uuid4())}
+    return jwt.encode(claims, private_pem, algorithm="RS256")
+
+
+def _print_usage(url: str, vonage_url: str, token: str, out: TextIO) -> None:
     batch = json.dumps(
         {
             "region": "us",
@@ -83,7 +113,26 @@ def _print_usage(url: str, out: TextIO) -> None:
     print(f'  curl -i -X POST {url}/messages/{EXAMPLE_MESSAGE}/revoke {json_body} \'{{"region": "eu"}}\'', file=out)
     print(f"  curl -i {url}/revocations/{EXAMPLE_MESSAGE}", file=out)
     print(f"  curl -i -X POST {url}/revocations {json_body} '{batch}'", file=out)
-    print(f"  curl -i {url}/batches/BATCH_ID   # the batch_id of the answer above", file=out, flush=True)
+    print(f"  curl -i {url}/batches/BATCH_ID   # the batch_id of the answer above", file=out)
+    message = json.dumps(
+        {
+            "message_type": "text",
+            "text": "Your code is 123456",
+            "to": "447700900000",
+            "from": "acme-sg-promotions",
+            "channel": "rcs",
+        }
+    )
+    print(
+        "Send an RCS message to the Vonage simulator (delivered after a second, with signed status callbacks to",
+        file=out,
+    )
+    print("the webhook; revoke it by its message_uuid before then, or see it refused as already delivered):", file=out)
+    print(
+        f"  curl -s -X POST {vonage_url}/v1/messages -H 'Authorization: Bearer {token}' {json_body} '{message}'",
+        file=out,
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,8 +26,10 @@ from offline.aws_seed import (
     store_vonage_secret,
     subscribe_queue,
 )
+from offline.dynamodb_stream_source import DynamoDbStreamSource
 from offline.keys import KeyPair, generate_key_pair
 from offline.lambda_context import LocalLambdaContext
+from offline.local_api import LocalApi
 from offline.moto_server import MotoServer
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import VonageSimulator
@@ -113,6 +115,9 @@ def service_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- The offline stack ------------------------------------------------------------------------------
 APPLICATION_ID = "0f1e2d3c-4b5a-4968-8778-695a4b3c2d1e"
 SECRET_NAME = "rcs-revoker/vonage"
+# The account's signature secret and api key, as the Vonage dashboard shows them: what signed webhooks carry.
+SIGNATURE_SECRET = "offline-signature-secret-0123456789abcdef"
+API_KEY = "a1b2c3d4"
 AGENTS_TABLE = "rcs-agents"
 IDEMPOTENCY_TABLE = "rcs-idempotency"
 LEDGER_TABLE = "rcs-ledger"
@@ -138,6 +143,14 @@ def moto_server() -> Iterator[MotoServer]:
 def simulator(keys: KeyPair) -> Iterator[VonageSimulator]:
     with VonageSimulator(APPLICATION_ID, keys.public_pem) as sim:
         yield sim
+
+
+@pytest.fixture(scope="session")
+def local_api() -> Iterator[LocalApi]:
+    """The template's routes on loopback, each invoking its function in-process (what sam local start-api does):
+    the simulator's status callbacks reach the webhook through it, over real HTTP."""
+    with LocalApi(log=io.StringIO()) as api:
+        yield api
 
 
 @pytest.fixture(scope="session")
@@ -184,10 +197,30 @@ class Stack:
     dead_letter_queue_url: str
     aws: AwsFaultProxy
     log_stream: io.StringIO = field(default_factory=io.StringIO)
+    ledger_stream: DynamoDbStreamSource | None = None
 
     def outcome_events(self) -> list[dict[str, Any]]:
-        """The outcome events published since the last call, as the subscriber's queue received them."""
+        """The outcome events published since the last call, as the subscriber's queue received them: the
+        ledger's stream is first relayed to the bus, as OutcomePublisherFunction's event source would."""
+        self.publish_outcomes()
+        return self.bus_events()
+
+    def bus_events(self) -> list[dict[str, Any]]:
+        """What the subscriber's queue received since the last call (without relaying the ledger first)."""
         return drain_queue(self.moto.endpoint_url, self.outcomes_queue_url)
+
+    def publish_outcomes(self, *, polls: int | None = None, timeout_s: float = 10.0) -> None:
+        """The ledger's stream, through the outcome publisher function, until nothing is left to publish (or
+        `polls` times: one invocation each, a failed batch staying on the stream to be retried)."""
+        if self.ledger_stream is None:
+            handler = self.handler("functions.outcome_publisher.handler")
+            self.ledger_stream = DynamoDbStreamSource(
+                self.moto.endpoint_url, LEDGER_TABLE, handler.lambda_handler, log=None
+            )
+        if polls is None:
+            self.ledger_stream.drain(timeout_s=timeout_s)
+        for _ in range(polls or 0):
+            self.ledger_stream.poll_once()
 
     def handler(self, module: str = "functions.revoke_api.handler") -> ModuleType:
         """The handler module. Each test starts as a new container; calls within a test share it (warm)."""
@@ -254,7 +287,14 @@ def stack(
     )
     create_event_bus(moto_server.endpoint_url, EVENT_BUS)
     outcomes_queue_url = subscribe_queue(moto_server.endpoint_url, EVENT_BUS, "outcomes", OUTCOMES_PATTERN)
-    store_vonage_secret(moto_server.endpoint_url, SECRET_NAME, APPLICATION_ID, keys.private_pem)
+    store_vonage_secret(
+        moto_server.endpoint_url,
+        SECRET_NAME,
+        APPLICATION_ID,
+        keys.private_pem,
+        signature_secret=SIGNATURE_SECRET,
+        api_key=API_KEY,
+    )
     monkeypatch.setenv("VONAGE_SECRET_ID", SECRET_NAME)
     monkeypatch.setenv("AGENTS_TABLE_NAME", AGENTS_TABLE)
     monkeypatch.setenv("IDEMPOTENCY_TABLE_NAME", IDEMPOTENCY_TABLE)

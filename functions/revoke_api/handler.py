@@ -17,12 +17,13 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rcs_revoker.api.problems import internal_error, problem_for, route_not_found
+from rcs_revoker.api.problems import internal_error, problem_for, rejection_document, route_not_found
 from rcs_revoker.api.requests import MAX_BATCH_BODY_BYTES, decode_json_body
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.api.routes import API_ROUTES
 from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.validation import parse_revocation_fields
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger, metrics
@@ -37,13 +38,14 @@ def revoke(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     result = service().revoke(
         lambda: parse_revocation_fields(_path_parameter(event, "message_uuid"), _body(event)), invocation
     )
-    return HttpResponse.json(202, result.as_dict())
+    # 202: Vonage accepted the revocation; 200: nothing to revoke, the message will not be delivered.
+    return HttpResponse.json(202 if isinstance(result, RevocationAccepted) else 200, result.as_dict())
 
 
 def submit_revocations(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     count("BatchesSubmitted")
     receipt = service().submit_batch(_body(event, max_bytes=MAX_BATCH_BODY_BYTES))
-    return HttpResponse.json(202, receipt.as_dict())
+    return HttpResponse.json(202, receipt.as_dict(rejection_document))
 
 
 def get_revocation(event: dict[str, Any], context: LambdaContext) -> HttpResponse:

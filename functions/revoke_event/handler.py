@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.validation import parse_revocation_detail
 from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
@@ -28,10 +29,14 @@ finish_cold_start()
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     event_id = str(event.get("id")) if isinstance(event, dict) else "unknown"
     detail = event.get("detail") if isinstance(event, dict) else None
-    invocation = Invocation.from_lambda("eventbridge", event_id, context)
+    # Never the last attempt as far as the ledger knows: Lambda retries a failed asynchronous invocation, and
+    # what still fails goes to the OnFailure destination, not back to this function.
+    invocation = Invocation.from_lambda("eventbridge", event_id, context, final_attempt=False)
     try:
         result = service().revoke(lambda: parse_revocation_detail(detail), invocation)
     except RevocationError as error:
         raise_for_retry(error)
         return {"outcome": "rejected", "reason": error.reason, "message_uuid": error.message_uuid}
-    return {"outcome": "accepted", **result.as_dict()}
+    if isinstance(result, RevocationAccepted):
+        return {"outcome": "accepted", **result.as_dict()}
+    return {"outcome": "not-needed", **result.as_dict()}

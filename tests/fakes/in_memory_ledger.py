@@ -1,6 +1,8 @@
-"""The revocation ledger, in memory (Ledger), with the adapter's conditional writes: nothing turns
-`requested` back into anything else."""
+"""The revocation ledger, in memory (Ledger), with the adapter's rules: versioned writes that fail when the
+record moved on, mark_queued's condition, and a stream of its changes (what functions/outcome_publisher
+reads from DynamoDB Streams)."""
 
+import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -8,95 +10,112 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rcs_revoker.domain.errors import DependencyUnavailable
-from rcs_revoker.domain.ledger import STATES, BatchSummary, LedgerRecord
+from rcs_revoker.domain.ledger import STATES, BatchSummary, LedgerRecord, LedgerWrite
+from rcs_revoker.domain.lifecycle import MessageLife
+from rcs_revoker.domain.outcome_events import OutcomeEvent
+from rcs_revoker.usecases.publish_outcomes import RecordChange
+
+QUEUEABLE = ("sent", "queued", "retrying", "rejected", "failed")
 
 
 @dataclass
 class InMemoryLedger:
-    """`unavailable`: every call fails as DynamoDB's would; `failing`: only the writes for these UUIDs do."""
+    """`unavailable`: every call fails as DynamoDB's would; `failing`: only the calls for these UUIDs do;
+    `writes_fail`: reads work, writes fail."""
 
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     unavailable: bool = False
     failing: set[str] = field(default_factory=set)
+    writes_fail: bool = False
+    stream: list[RecordChange] = field(default_factory=list)
+    saves: int = 0
+    _sequence: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def mark_queued(self, message_uuid: str, batch_id: str) -> bool:
-        with self._lock:
-            if self._is_requested(message_uuid):
-                return False
-            item = self._write(message_uuid)
-            item.update(state="queued", batch_id=batch_id)
-            item.setdefault("attempts", 0)
-            item.pop("last_error", None)
-            return True
-
-    def mark_requested(self, message_uuid: str, region: str, vonage_request_id: str | None) -> None:
-        with self._lock:
-            item = self._write(message_uuid)
-            item.update(state="requested", region=region, attempts=item.get("attempts", 0) + 1)
-            if vonage_request_id:
-                item["vonage_request_id"] = vonage_request_id
-            item.pop("last_error", None)
-
-    def mark_rejected(self, message_uuid: str, region: str | None, error: str) -> None:
-        self._mark_ended(message_uuid, "rejected", region, error)
-
-    def mark_failed(self, message_uuid: str, region: str | None, error: str, *, final: bool) -> None:
-        if final:
-            self._mark_ended(message_uuid, "failed", region, error)
-            return
-        with self._lock:
-            if self._is_requested(message_uuid):
-                return
-            item = self._write(message_uuid)
-            item.update(attempts=item.get("attempts", 0) + 1, last_error=error)
-            item.setdefault("state", "queued")
 
     def get(self, message_uuid: str) -> LedgerRecord | None:
         self._check(message_uuid)
         item = self.items.get(message_uuid)
         return _record(message_uuid, item) if item else None
 
+    def save(self, write: LedgerWrite) -> bool:
+        self._check(write.message_uuid, writing=True)
+        with self._lock:
+            self.saves += 1
+            item = self.items.get(write.message_uuid)
+            if write.expected_version is None and item is not None:
+                return False
+            if write.expected_version is not None and (
+                item is None or item.get("version", 0) != write.expected_version
+            ):
+                return False
+            updated = self._stamped(item)
+            for name, value in write.fields.items():
+                if value is None:
+                    updated.pop(name, None)
+                else:
+                    updated[name] = value
+            updated["timeline"] = [*updated.get("timeline", []), *write.timeline]
+            if write.callback_id:
+                updated["callbacks"] = {*updated.get("callbacks", set()), write.callback_id}
+            updated["attempts"] = updated.get("attempts", 0) + write.attempts
+            updated["version"] = (write.expected_version or 0) + 1
+            self._commit(write.message_uuid, item, updated, write.events)
+            return True
+
+    def mark_queued(self, message_uuid: str, batch_id: str, event: OutcomeEvent) -> bool:
+        self._check(message_uuid, writing=True)
+        with self._lock:
+            item = self.items.get(message_uuid)
+            if item is not None and item["state"] not in QUEUEABLE:
+                return False
+            updated = self._stamped(item)
+            updated.update(state="queued", batch_id=batch_id, version=updated.get("version", 0) + 1)
+            updated.setdefault("attempts", 0)
+            updated.pop("last_error", None)
+            self._commit(message_uuid, item, updated, (event,))
+            return True
+
     def batch(self, batch_id: str) -> BatchSummary | None:
         self._check(batch_id)
         counts = dict.fromkeys(STATES, 0)
         pending: list[str] = []
-        failed: list[dict[str, str | None]] = []
-        for uuid, item in self.items.items():
+        ended: dict[str, list[dict[str, str | None]]] = {"failed": [], "rejected": []}
+        for uuid, item in sorted(self.items.items()):  # the index is in message_uuid order
             if item.get("batch_id") != batch_id:
                 continue
             counts[item["state"]] += 1
             if item["state"] == "queued":
                 pending.append(uuid)
-            elif item["state"] == "failed":
-                failed.append({"message_uuid": uuid, "last_error": item.get("last_error")})
+            elif item["state"] in ended:
+                ended[item["state"]].append({"message_uuid": uuid, "last_error": item.get("last_error")})
         if not any(counts.values()):
             return None
-        return BatchSummary(batch_id, counts, pending, failed)
+        return BatchSummary(batch_id, counts, pending, ended["failed"], ended["rejected"])
 
-    def _mark_ended(self, message_uuid: str, state: str, region: str | None, error: str) -> None:
-        with self._lock:
-            if self._is_requested(message_uuid):
-                return
-            item = self._write(message_uuid)
-            item.update(state=state, last_error=error, attempts=item.get("attempts", 0) + 1)
-            if region:
-                item["region"] = region
+    def published(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every event the stream carries, in order: what the outcome publisher would put on the bus."""
+        return [(event.detail_type, event.detail) for change in self.stream for event in change.events]
 
-    def _is_requested(self, message_uuid: str) -> bool:
-        self._check(message_uuid)
-        return self.items.get(message_uuid, {}).get("state") == "requested"
+    def of_type(self, detail_type: str) -> list[dict[str, Any]]:
+        return [detail for kind, detail in self.published() if kind == detail_type]
 
-    def _write(self, message_uuid: str) -> dict[str, Any]:
-        self._check(message_uuid)
+    def _stamped(self, item: dict[str, Any] | None) -> dict[str, Any]:
         now = self.clock().isoformat()
-        item = self.items.setdefault(message_uuid, {"created_at": now})
-        item["updated_at"] = now
-        return item
+        updated = dict(item) if item else {"created_at": now}
+        updated["updated_at"] = now
+        updated.pop("events", None)
+        return updated
 
-    def _check(self, key: str) -> None:
-        if self.unavailable or key in self.failing:
+    def _commit(
+        self, message_uuid: str, before: dict[str, Any] | None, after: dict[str, Any], events: tuple[OutcomeEvent, ...]
+    ) -> None:
+        self.items[message_uuid] = after
+        previous = before.get("version", 0) if before else None
+        self.stream.append(RecordChange(str(next(self._sequence)), message_uuid, after["version"], previous, events))
+
+    def _check(self, key: str, *, writing: bool = False) -> None:
+        if self.unavailable or key in self.failing or (writing and self.writes_fail):
             raise DependencyUnavailable("DynamoDB did not answer for the ledger table (fake).")
 
 
@@ -111,4 +130,23 @@ def _record(message_uuid: str, item: dict[str, Any]) -> LedgerRecord:
         vonage_request_id=item.get("vonage_request_id"),
         created_at=item["created_at"],
         updated_at=item["updated_at"],
+        life=MessageLife(
+            state=item["state"],
+            delivery_status=item.get("delivery_status"),
+            delivery_status_at=_time(item.get("delivery_status_at")),
+            submitted_at=_time(item.get("submitted_at")),
+            delivered_at=_time(item.get("delivered_at")),
+            agent_id=item.get("agent_id"),
+        ),
+        vonage_error=item.get("vonage_error"),
+        client_ref=item.get("client_ref"),
+        metadata=item.get("metadata"),
+        timeline=tuple(item.get("timeline", ())),
+        callbacks=frozenset(item.get("callbacks", ())),
+        outcome=item.get("outcome"),
+        version=item.get("version", 0),
     )
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -2,9 +2,9 @@
 
 The template is read through offline.cfn_template, the same reader the offline stack uses, so the tests
 check the very document that is deployed. SAM Globals are merged in where SAM would merge them. What SAM
-itself generates (the EventBridge rule, the destination permission, the SQS event source mapping and its
-managed policy, the API definition) is checked on SAM's own translation of the template (the `translated`
-fixture of conftest.py).
+itself generates (the EventBridge rule, the destination permission, the event source mappings of the queue and
+of the ledger's stream and their managed policies, the API definition) is checked on SAM's own translation of
+the template (the `translated` fixture of conftest.py).
 """
 
 from __future__ import annotations
@@ -20,12 +20,27 @@ FUNCTION_CODE = {
     "RevokeApiFunction": ("functions/revoke_api/", "${AWS::StackName}-revoke-api"),
     "RevokeEventFunction": ("functions/revoke_event/", "${AWS::StackName}-revoke-event"),
     "RevokeWorkerFunction": ("functions/revoke_worker/", "${AWS::StackName}-revoke-worker"),
+    "StatusWebhookFunction": ("functions/status_webhook/", "${AWS::StackName}-status-webhook"),
+    "OutcomePublisherFunction": ("functions/outcome_publisher/", "${AWS::StackName}-outcome-publisher"),
 }
-# The bus both functions use: the one the stack creates, or the one the EventBusName parameter names.
+# The bus the revocation rule listens on and the outcome publisher puts on: the one the stack creates, or the
+# one the EventBusName parameter names.
 EVENT_BUS_NAME = {"Fn::If": ["CreateEventBus", {"Ref": "RevocationEventBus"}, {"Ref": "EventBusName"}]}
-# Queues whose every message is a failed revocation (each alarms on its first message), and the work queue.
-FAILURE_QUEUES = {"RevocationRequestsDeadLetterQueue", "RevokeEventFailuresQueue", "RevocationQueueDeadLetterQueue"}
+# Queues whose every message is a failure (each alarms on its first message): a revocation that failed, or
+# ledger changes whose outcome events could not be published. And the work queue.
+FAILURE_QUEUES = {
+    "RevocationRequestsDeadLetterQueue",
+    "RevokeEventFailuresQueue",
+    "RevocationQueueDeadLetterQueue",
+    "OutcomePublisherFailuresQueue",
+}
 WORK_QUEUES = {"RevocationQueue"}
+# The one route without SigV4, and the function behind it: Vonage cannot sign its callbacks with SigV4, so
+# the function verifies Vonage's own signature (an HS256 JWT). Written here, not read from
+# rcs_revoker.api.routes: another unsigned route is a change of the attack surface, made here on purpose.
+UNSIGNED_ROUTES = {("POST", "/webhooks/vonage/status"): "StatusWebhookFunction"}
+# The publisher's trigger: the ledger's stream (SAM names the mapping <function logical id><event name>).
+PUBLISHER_EVENT = ("OutcomePublisherFunction", "LedgerChanges")
 # The ledger's index for the batch view (GET /batches/{batch_id}).
 LEDGER_INDEX = "batch_id-index"
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from rcs_revoker.api.routes import API_ROUTES  # every route: (method, path) -> event id on RevokeApiFunction
-from tests.infrastructure.sam_template import api_routes, sub_string
+# The API function's routes and the webhook function's: (method, path) -> event id on that function.
+from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
+from tests.infrastructure.sam_template import UNSIGNED_ROUTES, api_routes, sub_string
 
 
 @pytest.mark.parametrize("route", sorted(API_ROUTES), ids=[API_ROUTES[r] for r in sorted(API_ROUTES)])
@@ -23,27 +24,53 @@ def test_route_is_wired_to_the_api_function(template: dict[str, Any], route: tup
     assert "Auth" not in event
 
 
+@pytest.mark.parametrize("route", sorted(WEBHOOK_ROUTES), ids=[WEBHOOK_ROUTES[r] for r in sorted(WEBHOOK_ROUTES)])
+def test_webhook_route_is_wired_to_the_webhook_function(template: dict[str, Any], route: tuple[str, str]) -> None:
+    routes = api_routes(template)
+    matching = [r for r in routes if r[:2] == route]
+    assert len(matching) == 1, routes
+    _, _, logical_id, event_id, event = matching[0]
+    assert (logical_id, event_id) == ("StatusWebhookFunction", WEBHOOK_ROUTES[route])
+    assert event["RestApiId"] == {"Ref": "RevocationApi"}
+    # Vonage cannot sign with SigV4: the route switches the API's authorizer off, and nothing else.
+    assert event["Auth"] == {"Authorizer": "NONE"}
+
+
 def test_the_api_has_no_other_route(template: dict[str, Any]) -> None:
-    assert {route[:2] for route in api_routes(template)} == set(API_ROUTES)
+    assert not set(API_ROUTES) & set(WEBHOOK_ROUTES), "a route is in both tables"
+    assert {route[:2] for route in api_routes(template)} == set(API_ROUTES) | set(WEBHOOK_ROUTES)
 
 
-def test_sam_requires_sigv4_on_every_route_of_the_definition(translated: dict[str, Any]) -> None:
-    # What API Gateway gets: SAM's definition of RevocationApi, every method with the AWS_IAM scheme.
+def test_sam_requires_sigv4_on_every_route_but_the_vonage_webhook(translated: dict[str, Any]) -> None:
+    # What API Gateway gets: SAM's definition of RevocationApi. Every method has the AWS_IAM scheme, but
+    # exactly the unsigned route: no authorizer at all, and the webhook function behind it.
     body = translated["Resources"]["RevocationApi"]["Properties"]["Body"]
     methods = {
         (method.upper(), path): operation
         for path, operations in body["paths"].items()
         for method, operation in operations.items()
     }
-    assert set(methods) == set(API_ROUTES)
+    assert set(methods) == set(API_ROUTES) | set(WEBHOOK_ROUTES)
+    unsigned = {route for route, operation in methods.items() if operation["security"] != [{"AWS_IAM": []}]}
+    assert unsigned == set(UNSIGNED_ROUTES)
     for route, operation in methods.items():
-        assert operation["security"] == [{"AWS_IAM": []}], route
         uri = sub_string(operation["x-amazon-apigateway-integration"]["uri"])
-        assert "${RevokeApiFunction.Arn}" in uri, route
+        if route in UNSIGNED_ROUTES:
+            # SAM's "no authorizer": a requirement naming no defined scheme (see securitySchemes below).
+            assert operation["security"] == [{"NONE": []}], route
+            assert f"${{{UNSIGNED_ROUTES[route]}.Arn}}" in uri, route
+        else:
+            assert operation["security"] == [{"AWS_IAM": []}], route
+            assert "${RevokeApiFunction.Arn}" in uri, route
+        assert "x-amazon-apigateway-auth" not in operation, route
+    # One scheme, SigV4, and no other authorizer. "NONE" must stay undefined: a scheme of that name would be
+    # applied to the webhook.
+    assert set(body["components"]["securitySchemes"]) == {"AWS_IAM"}
     assert body["components"]["securitySchemes"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 
 
-def test_api_requires_sigv4_on_every_route(template: dict[str, Any]) -> None:
+def test_api_requires_sigv4_unless_a_route_opts_out(template: dict[str, Any]) -> None:
+    # Which routes opt out (exactly one): test_security_review.py.
     api = template["Resources"]["RevocationApi"]
     assert api["Type"] == "AWS::Serverless::Api"
     auth = api["Properties"]["Auth"]

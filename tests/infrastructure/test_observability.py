@@ -28,6 +28,13 @@ def test_each_function_logs_to_its_own_group_with_retention(template: dict[str, 
     assert template["Parameters"]["LogRetentionInDays"]["Default"] == 30
 
 
+# Alarms on a duration, not a count: their threshold is that duration, in the metric's unit.
+DURATION_ALARMS = {
+    # The outcome events are more than a minute behind the ledger (IteratorAge is in milliseconds).
+    "OutcomePublisherIteratorAgeAlarm": ("AWS/Lambda", "IteratorAge", "OutcomePublisherFunction", 60_000),
+}
+
+
 def test_alarms_notify_the_alarm_topic(template: dict[str, Any]) -> None:
     alarms = resources(template, "AWS::CloudWatch::Alarm")
     assert alarms
@@ -35,17 +42,21 @@ def test_alarms_notify_the_alarm_topic(template: dict[str, Any]) -> None:
         properties = alarm["Properties"]
         assert {"Ref": "AlarmTopic"} in properties["AlarmActions"], logical_id
         assert properties["TreatMissingData"] == "notBreaching", logical_id
-        assert properties["Threshold"] == 1, logical_id
+        expected_threshold = DURATION_ALARMS[logical_id][3] if logical_id in DURATION_ALARMS else 1
+        assert properties["Threshold"] == expected_threshold, logical_id
         assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", logical_id
         assert properties["Period"] == 300, logical_id
     watched = [
         (a["Properties"]["Namespace"], a["Properties"]["MetricName"], a["Properties"]["Dimensions"])
         for a in alarms.values()
     ]
-    for function_id in functions(template):
-        dimension = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
-        assert ("AWS/Lambda", "Errors", dimension) in watched, function_id
-        assert ("AWS/Lambda", "Throttles", dimension) in watched, function_id
+    unwatched = [
+        (function_id, metric)
+        for function_id in functions(template)
+        for metric in ("Errors", "Throttles")
+        if ("AWS/Lambda", metric, [{"Name": "FunctionName", "Value": {"Ref": function_id}}]) not in watched
+    ]
+    assert not unwatched, f"no alarm on (function, metric): {unwatched}"
     (api_5xx,) = [dimensions for namespace, _, dimensions in watched if namespace == "AWS/ApiGateway"]
     api_dimensions = {d["Name"]: d["Value"] for d in api_5xx}
     # The metric is keyed by the API's name: it must be the name the API is given.
@@ -53,6 +64,31 @@ def test_alarms_notify_the_alarm_topic(template: dict[str, Any]) -> None:
         "ApiName": template["Resources"]["RevocationApi"]["Properties"]["Name"],
         "Stage": template["Resources"]["RevocationApi"]["Properties"]["StageName"],
     }
+
+
+def test_outcome_events_alarm_when_they_fall_behind_the_ledger(template: dict[str, Any]) -> None:
+    for logical_id, (namespace, metric, function_id, threshold) in DURATION_ALARMS.items():
+        properties = template["Resources"][logical_id]["Properties"]
+        assert (properties["Namespace"], properties["MetricName"]) == (namespace, metric), logical_id
+        assert properties["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}], logical_id
+        # The oldest record of the period: one publication stuck behind a failing one is enough.
+        assert properties["Statistic"] == "Maximum", logical_id
+        assert properties["Threshold"] == threshold, logical_id
+        assert properties["EvaluationPeriods"] == 1, logical_id
+        assert properties["OKActions"] == [{"Ref": "AlarmTopic"}], logical_id
+    # Every alarm on the iterator age is listed above, and every stream consumer has one.
+    iterator_age = {
+        logical_id
+        for logical_id, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+        if alarm["Properties"]["MetricName"] == "IteratorAge"
+    }
+    assert iterator_age == {i for i, (_, metric, _, _) in DURATION_ALARMS.items() if metric == "IteratorAge"}
+    stream_consumers = {
+        logical_id
+        for logical_id, properties in functions(template).items()
+        if any(event["Type"] in {"DynamoDB", "Kinesis"} for event in properties.get("Events", {}).values())
+    }
+    assert stream_consumers == {DURATION_ALARMS[i][2] for i in iterator_age}
 
 
 def test_every_failure_queue_alarms_on_its_first_message(template: dict[str, Any]) -> None:

@@ -19,11 +19,13 @@ from tests.infrastructure.sam_template import (
 
 # Powertools Idempotency (DynamoDB) reads, creates, completes and deletes records: nothing else.
 IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-# The ledger: only the API function creates entries (a submitted batch); every entry point reads and updates.
+# The ledger: only the API function creates entries (a submitted batch); every entry point reads and updates,
+# and so does the status webhook (a callback's outcome). The outcome publisher reads its stream, not the table.
 LEDGER_ACTIONS = {
     "RevokeApiFunction": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
     "RevokeEventFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "RevokeWorkerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "StatusWebhookFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 }
 LEDGER_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/" + LEDGER_INDEX}
 # Every action each function may perform, exactly. A new permission must be added here on purpose.
@@ -33,7 +35,6 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "secretsmanager:GetSecretValue",
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
-        "events:PutEvents",
         "sqs:SendMessage",
         *LEDGER_ACTIONS["RevokeApiFunction"],
         "dynamodb:Query",
@@ -42,7 +43,6 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "secretsmanager:GetSecretValue",
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
-        "events:PutEvents",
         *LEDGER_ACTIONS["RevokeEventFunction"],
     ],
     # What SAM adds for its SQS event source (receive, delete) is checked on the translation.
@@ -50,10 +50,51 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "secretsmanager:GetSecretValue",
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
-        "events:PutEvents",
         *LEDGER_ACTIONS["RevokeWorkerFunction"],
         "sqs:ChangeMessageVisibility",
     ],
+    # The signature secret is a field of the Vonage credentials secret; no agents, no idempotency records.
+    "StatusWebhookFunction": [
+        "secretsmanager:GetSecretValue",
+        *LEDGER_ACTIONS["StatusWebhookFunction"],
+    ],
+    # The only function that puts events on the bus, and its stream's OnFailure destination. What SAM adds
+    # for the stream (DescribeStream, GetRecords, ...) is checked on the translation.
+    "OutcomePublisherFunction": [
+        "events:PutEvents",
+        "sqs:SendMessage",
+    ],
+}
+# The tables (and index) each function's statements name, with their actions.
+AGENTS_ARN = {"Fn::GetAtt": ["AgentsTable", "Arn"]}
+IDEMPOTENCY_ARN = {"Fn::GetAtt": ["IdempotencyTable", "Arn"]}
+LEDGER_ARN = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
+REVOCATION_ENTRY_POINT_TABLES = [
+    (AGENTS_ARN, ["dynamodb:GetItem"]),
+    (IDEMPOTENCY_ARN, IDEMPOTENCY_ACTIONS),
+]
+TABLE_ACCESS: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
+    "RevokeApiFunction": [
+        *REVOCATION_ENTRY_POINT_TABLES,
+        (LEDGER_ARN, LEDGER_ACTIONS["RevokeApiFunction"]),
+        # GET /batches/{batch_id}: a Query on the batch index only, never on the table itself.
+        (LEDGER_INDEX_ARN, ["dynamodb:Query"]),
+    ],
+    "RevokeEventFunction": [*REVOCATION_ENTRY_POINT_TABLES, (LEDGER_ARN, LEDGER_ACTIONS["RevokeEventFunction"])],
+    "RevokeWorkerFunction": [*REVOCATION_ENTRY_POINT_TABLES, (LEDGER_ARN, LEDGER_ACTIONS["RevokeWorkerFunction"])],
+    "StatusWebhookFunction": [(LEDGER_ARN, LEDGER_ACTIONS["StatusWebhookFunction"])],
+    # The ledger's stream only, through the managed policy SAM adds (test_sam_adds_the_event_source_policies...).
+    "OutcomePublisherFunction": [],
+}
+# Who sends what to which queue, by the function's own statements.
+QUEUE_ACCESS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "RevokeApiFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
+    # A message Vonage rate-limited is delayed by its Retry-After.
+    "RevokeWorkerFunction": [("sqs:ChangeMessageVisibility", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
+    "RevokeEventFunction": [],
+    "StatusWebhookFunction": [],
+    # The stream mapping's OnFailure destination: Lambda sends with the function's role.
+    "OutcomePublisherFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["OutcomePublisherFailuresQueue", "Arn"]})],
 }
 EVENT_BUS_ARN = {
     "Fn::If": [
@@ -95,7 +136,9 @@ def test_no_wildcard_action_or_resource(template: dict[str, Any]) -> None:
                 assert "*" not in text, f"{logical_id}: {text!r}"
 
 
-@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
+@pytest.mark.parametrize(
+    "logical_id", sorted(f for f, actions in EXPECTED_ACTIONS.items() if "secretsmanager:GetSecretValue" in actions)
+)
 def test_secret_access_is_scoped_to_the_vonage_secret(template: dict[str, Any], logical_id: str) -> None:
     statements = policy_statements(function_properties(template, logical_id))
     (secret,) = [s for s in statements if as_list(s["Action"]) == ["secretsmanager:GetSecretValue"]]
@@ -116,15 +159,9 @@ def test_table_access_is_scoped_per_table(template: dict[str, Any], logical_id: 
     assert len(by_resource) == len(dynamodb), "one statement per table (or index)"
     # Agents are looked up by key only; idempotency records get exactly what Powertools does with them;
     # ledger entries are read and updated (created by the API function only).
-    expected = {
-        json.dumps([{"Fn::GetAtt": ["AgentsTable", "Arn"]}]): ["dynamodb:GetItem"],
-        json.dumps([{"Fn::GetAtt": ["IdempotencyTable", "Arn"]}]): IDEMPOTENCY_ACTIONS,
-        json.dumps([{"Fn::GetAtt": ["LedgerTable", "Arn"]}]): LEDGER_ACTIONS[logical_id],
-    }
-    if logical_id == "RevokeApiFunction":
-        # GET /batches/{batch_id}: a Query on the batch index only, never on the table itself.
-        expected[json.dumps([LEDGER_INDEX_ARN])] = ["dynamodb:Query"]
+    expected = {json.dumps([arn], sort_keys=True): actions for arn, actions in TABLE_ACCESS[logical_id]}
     assert by_resource == expected
+    assert set(TABLE_ACCESS) == set(EXPECTED_ACTIONS)
 
 
 def test_the_queried_index_is_the_ledgers_batch_index(template: dict[str, Any]) -> None:
@@ -136,31 +173,33 @@ def test_the_queried_index_is_the_ledgers_batch_index(template: dict[str, Any]) 
     assert sub_string(as_list(query["Resource"])[0]) == "${LedgerTable.Arn}/index/" + index["IndexName"]
 
 
-def test_queue_access_is_scoped_to_the_revocation_queue(template: dict[str, Any]) -> None:
-    expected = {
-        "RevokeApiFunction": ["sqs:SendMessage"],
-        # A message Vonage rate-limited is delayed by its Retry-After.
-        "RevokeWorkerFunction": ["sqs:ChangeMessageVisibility"],
-        "RevokeEventFunction": [],
-    }
-    for logical_id, actions in expected.items():
+def test_queue_access_is_scoped_to_the_queue_each_function_uses(template: dict[str, Any]) -> None:
+    assert set(QUEUE_ACCESS) == set(functions(template))
+    for logical_id, expected in QUEUE_ACCESS.items():
         statements = policy_statements(function_properties(template, logical_id))
         sqs = [s for s in statements if any(a.startswith("sqs:") for a in as_list(s["Action"]))]
-        assert [a for s in sqs for a in as_list(s["Action"])] == actions, logical_id
+        # One queue per statement: no statement lets a function do to one queue what it may do to another.
         for statement in sqs:
-            assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}], logical_id
+            assert len(as_list(statement["Resource"])) == 1, logical_id
+        granted = [(a, resource) for s in sqs for a in as_list(s["Action"]) for resource in as_list(s["Resource"])]
+        assert granted == expected, logical_id
 
 
 def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str, Any]) -> None:
     invoke_config = translated["Resources"]["RevokeEventFunctionEventInvokeConfig"]["Properties"]
     assert invoke_config["FunctionName"] == {"Ref": "RevokeEventFunction"}
     # The event function: its on-failure destination (added by SAM). The API function: the revocation
-    # queue (its own statement). The worker consumes, never sends (its failures are redriven by SQS).
+    # queue (its own statement). The worker consumes, never sends (its failures are redriven by SQS). The
+    # webhook sends nothing. The publisher: its stream's OnFailure destination (its own statement: SAM adds
+    # none for a DynamoDB event's destination without a Type).
     expected = {
         "RevokeEventFunction": [{"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]}],
         "RevokeApiFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
         "RevokeWorkerFunction": [],
+        "StatusWebhookFunction": [],
+        "OutcomePublisherFunction": [{"Fn::GetAtt": ["OutcomePublisherFailuresQueue", "Arn"]}],
     }
+    assert set(expected) == set(FUNCTION_CODE)
     for function_id, resources_sent_to in expected.items():
         role = translated["Resources"][f"{function_id}Role"]["Properties"]
         sends = [
@@ -173,29 +212,62 @@ def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str,
         assert [resource for s in sends for resource in as_list(s["Resource"])] == resources_sent_to, function_id
 
 
-def test_sam_adds_the_sqs_execution_policy_to_the_worker_only(translated: dict[str, Any]) -> None:
-    # SAM grants the worker's SQS event source receive/delete through this AWS managed policy, which is not
-    # scoped to the queue (Resource "*"): the one unscoped grant of the stack, and it must stay the only one.
-    base = [
-        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
-        "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess",
+# What an event source's poller needs, inline: SAM grants it through a managed policy instead (below).
+POLLER_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
+
+
+def role_actions(role: dict[str, Any]) -> list[str]:
+    """Every action of a generated role's inline policies."""
+    return [
+        action
+        for policy in role.get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+        for action in as_list(statement["Action"])
     ]
-    sqs_policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+
+
+def test_sam_adds_the_event_source_policies_to_their_consumers_only(translated: dict[str, Any]) -> None:
+    # SAM grants the worker's SQS event source receive/delete, and the publisher's DynamoDB stream
+    # DescribeStream/GetRecords/GetShardIterator/ListStreams, through AWS managed policies that are not scoped
+    # to the queue or the stream (Resource "*"): the two unscoped grants of the stack, each on one function.
+    base = ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+    event_source_policies = {
+        "RevokeWorkerFunction": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        "OutcomePublisherFunction": "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
+    }
     for function_id in FUNCTION_CODE:
         role = translated["Resources"][f"{function_id}Role"]["Properties"]
-        expected = [*base, sqs_policy] if function_id == "RevokeWorkerFunction" else base
+        expected = [*base, event_source_policies[function_id]] if function_id in event_source_policies else base
         assert role["ManagedPolicyArns"] == expected, function_id
-        # No inline sqs:ReceiveMessage/DeleteMessage either: the managed policy is all SAM adds.
-        actions = [
-            a for p in role["Policies"] for s in as_list(p["PolicyDocument"]["Statement"]) for a in as_list(s["Action"])
-        ]
-        assert "sqs:ReceiveMessage" not in actions, function_id
-        assert "sqs:DeleteMessage" not in actions, function_id
+        # No inline poller actions either: the managed policy is all SAM adds.
+        assert not POLLER_ACTIONS & set(role_actions(role)), function_id
 
 
-@pytest.mark.parametrize("logical_id", sorted(EXPECTED_ACTIONS))
-def test_outcome_events_go_to_the_revocation_bus_only(template: dict[str, Any], logical_id: str) -> None:
-    statements = policy_statements(function_properties(template, logical_id))
-    (put_events,) = [s for s in statements if "events:PutEvents" in as_list(s["Action"])]
-    assert as_list(put_events["Action"]) == ["events:PutEvents"]
-    assert as_list(put_events["Resource"]) == [EVENT_BUS_ARN]
+def test_outcome_events_go_to_the_revocation_bus_only(template: dict[str, Any]) -> None:
+    for logical_id, properties in functions(template).items():
+        statements = [s for s in policy_statements(properties) if "events:PutEvents" in as_list(s["Action"])]
+        if logical_id != "OutcomePublisherFunction":
+            # Outcomes are written into the ledger; its stream's publisher puts them on the bus.
+            assert not statements, f"{logical_id}: only OutcomePublisherFunction puts events"
+            continue
+        (put_events,) = statements
+        assert as_list(put_events["Action"]) == ["events:PutEvents"]
+        assert as_list(put_events["Resource"]) == [EVENT_BUS_ARN]
+
+
+def test_sam_lets_only_the_publisher_put_events(translated: dict[str, Any]) -> None:
+    # On the translation: no role SAM generates (an EventBridge destination, a policy template) puts
+    # events either.
+    putting = {
+        logical_id
+        for logical_id, resource in translated["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role" and "events:PutEvents" in role_actions(resource["Properties"])
+    }
+    assert putting == {"OutcomePublisherFunctionRole"}

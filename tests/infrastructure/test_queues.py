@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.sam_template import FAILURE_QUEUES, function_properties, functions, resources
+from tests.infrastructure.sam_template import (
+    FAILURE_QUEUES,
+    PUBLISHER_EVENT,
+    function_properties,
+    functions,
+    resources,
+)
 
 WORKER_EVENT = ("RevokeWorkerFunction", "RevocationQueue")
 FOURTEEN_DAYS = 14 * 24 * 3600
@@ -77,7 +83,11 @@ def test_sam_maps_the_queue_to_the_worker(translated: dict[str, Any]) -> None:
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert properties["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "WorkerMaxConcurrency"}}
     assert properties.get("Enabled", True) is True
-    assert len(resources(translated, "AWS::Lambda::EventSourceMapping")) == 1
+    # The worker's queue and the publisher's ledger stream (test_outcome_publisher.py): no other.
+    assert set(resources(translated, "AWS::Lambda::EventSourceMapping")) == {
+        "".join(WORKER_EVENT),
+        "".join(PUBLISHER_EVENT),
+    }
 
 
 def test_revocation_queue_redrives_to_its_dead_letter_queue(template: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """One route table, checked everywhere: rcs_revoker.api.routes.API_ROUTES against the template's Api events, the
-API handler's operations and the reference docs. A route added to, renamed in or removed from one of them fails
-here until the others follow.
+API handler's operations and the reference docs; WEBHOOK_ROUTES (the status webhook's) against the template's Api
+events and the reference docs. A route added to, renamed in or removed from one of them fails here until the
+others follow.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from rcs_revoker.api.routes import API_ROUTES
+from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
 from tests.infrastructure.sam_template import REPO_ROOT, api_routes
 
 API_HANDLER = REPO_ROOT / "functions" / "revoke_api" / "handler.py"
 ROUTE_TABLE_MODULE = "rcs_revoker.api.routes"
+# Every route the API serves, whichever function serves it.
+ALL_ROUTES = {**API_ROUTES, **WEBHOOK_ROUTES}
 
 # A route in a heading, in a code span or not: "### `POST /revocations` (bulk)", "## GET /batches/{batch_id}".
 # Methods in capitals only, as HTTP writes them (RFC 9110: they are case-sensitive): "Get" in a prose heading is
@@ -123,6 +126,24 @@ def test_the_api_functions_events_are_the_route_table(template: dict[str, Any]) 
     assert events == sorted((method, path, operation) for (method, path), operation in API_ROUTES.items())
 
 
+def test_the_webhook_functions_events_are_the_webhook_route_table(template: dict[str, Any]) -> None:
+    events = sorted(
+        (method, path, event_id)
+        for method, path, logical_id, event_id, _ in api_routes(template)
+        if logical_id == "StatusWebhookFunction"
+    )
+    assert events == sorted((method, path, operation) for (method, path), operation in WEBHOOK_ROUTES.items())
+
+
+def test_every_api_event_is_in_a_route_table(template: dict[str, Any]) -> None:
+    # The two tables together are every route, each in one table only, on the one function that table is for.
+    assert len(ALL_ROUTES) == len(API_ROUTES) + len(WEBHOOK_ROUTES), "a route is in both tables"
+    tables = {"RevokeApiFunction": API_ROUTES, "StatusWebhookFunction": WEBHOOK_ROUTES}
+    for method, path, logical_id, event_id, _ in api_routes(template):
+        assert logical_id in tables, f"{logical_id} serves {method} {path}: give it a route table"
+        assert tables[logical_id].get((method, path)) == event_id, (logical_id, method, path, event_id)
+
+
 def test_the_api_handler_has_an_operation_for_each_route_and_no_other() -> None:
     operations = handler_operations()
     assert len(operations) == len(set(operations)), f"an operation is named twice in OPERATIONS: {operations}"
@@ -145,14 +166,14 @@ def test_the_api_handler_dispatches_on_the_route_table() -> None:
 
 def test_every_route_has_a_heading_in_the_reference_docs() -> None:
     documented = documented_routes()
-    missing = sorted(route for route in API_ROUTES if route not in documented)
+    missing = sorted(route for route in ALL_ROUTES if route not in documented)
     docs = [str(path.relative_to(REPO_ROOT)) for path in reference_docs()]
     assert not missing, f"no heading such as ### `POST /revocations` in {docs} for {missing}"
 
 
 def test_the_reference_docs_have_no_heading_for_a_route_the_api_lacks() -> None:
-    unknown = {route: places for route, places in documented_routes().items() if route not in API_ROUTES}
-    assert not unknown, f"documented, not in {ROUTE_TABLE_MODULE}.API_ROUTES: {unknown}"
+    unknown = {route: places for route, places in documented_routes().items() if route not in ALL_ROUTES}
+    assert not unknown, f"documented, not in {ROUTE_TABLE_MODULE}.API_ROUTES or WEBHOOK_ROUTES: {unknown}"
 
 
 def test_route_headings_are_recognised_by_their_form_not_their_place() -> None:

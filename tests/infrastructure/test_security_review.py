@@ -1,8 +1,9 @@
 """The stack's security review, as tests: who may call in, what each function may do, what checkov may skip.
 
 checkov itself runs in `make security` (over the template and over SAM's translation); these tests keep
-what checkov cannot judge: that each skip carries a reason, that SigV4 is the only way in, and that what SAM
-generates (roles, permissions) grants no wildcard on data.
+what checkov cannot judge: that each skip carries a reason, that SigV4 is the only way in but for the one
+route Vonage calls (whose function checks Vonage's signature), and that what SAM generates (roles,
+permissions) grants no wildcard on data.
 """
 
 from __future__ import annotations
@@ -10,17 +11,32 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.infrastructure.sam_template import as_list, strings_in
+from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
+from tests.infrastructure.sam_template import FUNCTION_CODE, UNSIGNED_ROUTES, api_routes, as_list, strings_in
 
 CHECK_ID = re.compile(r"CKV2?_AWS_\d+")
 # The ways a caller can reach a function: a change here is a change of the attack surface, made on purpose.
+# (principal, function) of every lambda:InvokeFunction permission; API Gateway's are scoped each to one route
+# of that function, EventBridge's to its rule.
 INVOKERS = {
-    "apigateway.amazonaws.com": "RevokeApiFunction",
-    "events.amazonaws.com": "RevokeEventFunction",
+    ("apigateway.amazonaws.com", "RevokeApiFunction"),
+    ("apigateway.amazonaws.com", "StatusWebhookFunction"),
+    ("events.amazonaws.com", "RevokeEventFunction"),
 }
-# Managed policies SAM attaches (Tracing: Active adds X-Ray; the SQS event source adds its poller's policy).
-# X-Ray's PutTraceSegments cannot be scoped to a resource; the SQS one is the documented exception.
-MANAGED_POLICY_NAMES = {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole"}
+EVENT_RULE_ARN = {"Fn::GetAtt": ["RevokeEventFunctionRevocationRequested", "Arn"]}
+# The functions Lambda itself invokes, polling their source through an event source mapping: no permission.
+POLLED = {
+    "RevokeWorkerFunction": {"Fn::GetAtt": ["RevocationQueue", "Arn"]},
+    "OutcomePublisherFunction": {"Fn::GetAtt": ["LedgerTable", "StreamArn"]},
+}
+# Managed policies SAM attaches (the SQS and DynamoDB event sources add their poller's policy; no X-Ray: the
+# functions trace PassThrough). The pollers' are the documented exceptions (test_permissions.py: each on its
+# consumer only).
+MANAGED_POLICY_NAMES = {
+    "AWSLambdaBasicExecutionRole",
+    "AWSLambdaSQSQueueExecutionRole",
+    "AWSLambdaDynamoDBExecutionRole",
+}
 
 
 def checkov_skips(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -45,14 +61,30 @@ def test_every_checkov_skip_names_a_check_and_gives_its_reason(template: dict[st
         assert len(ids) == len(set(ids)), f"{logical_id} skips a check twice"
 
 
-def test_sigv4_is_the_only_auth_mode_the_api_offers(template: dict[str, Any]) -> None:
+def test_sigv4_is_the_only_auth_mode_and_only_the_vonage_webhook_opts_out(template: dict[str, Any]) -> None:
     api = template["Resources"]["RevocationApi"]["Properties"]
     # No API keys, usage plans, Lambda or Cognito authorizers, resource policies: one mode, IAM (SigV4).
     assert api["Auth"] == {"DefaultAuthorizer": "AWS_IAM", "InvokeRole": "NONE"}
-    for logical_id, resource in template["Resources"].items():
-        for event in resource.get("Properties", {}).get("Events", {}).values():
-            if event["Type"] == "Api":
-                assert "Auth" not in event["Properties"], f"{logical_id}: a route overrides the API's auth"
+    # Every Api event of every resource (not only of the functions api_routes reads).
+    events = [
+        (logical_id, event["Properties"])
+        for logical_id, resource in template["Resources"].items()
+        for event in resource.get("Properties", {}).get("Events", {}).values()
+        if event["Type"] == "Api"
+    ]
+    assert len(events) == len(api_routes(template))
+    opted_out = {}
+    for logical_id, event in events:
+        route = (event["Method"].upper(), event["Path"])
+        if route not in UNSIGNED_ROUTES:
+            assert "Auth" not in event, f"{logical_id}: {route} overrides the API's auth"
+            continue
+        # No authorizer, and no other setting (API key, resource policy, scopes) on the way in.
+        assert event["Auth"] == {"Authorizer": "NONE"}, (logical_id, route)
+        opted_out[route] = logical_id
+    # Exactly the Vonage webhook, served by the function that verifies Vonage's signature.
+    assert opted_out == UNSIGNED_ROUTES
+    assert set(UNSIGNED_ROUTES) <= set(WEBHOOK_ROUTES)
 
 
 def test_no_other_way_in(template: dict[str, Any], translated: dict[str, Any]) -> None:
@@ -67,23 +99,52 @@ def test_no_other_way_in(template: dict[str, Any], translated: dict[str, Any]) -
         assert "FunctionUrlConfig" not in resource.get("Properties", {}), logical_id
 
 
+def execute_api_arn(method: str, path: str) -> str:
+    """The SourceArn SAM gives API Gateway's permission for one route: its path parameters become "*"."""
+    return (
+        "arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/${__Stage__}/"
+        + method
+        + re.sub(r"\{[^}/]+\}", "*", path)
+    )
+
+
 def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[str, Any]) -> None:
     permissions = {
         k: r["Properties"] for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Permission"
     }
-    assert len(permissions) == 5  # four API routes, one EventBridge rule
+    assert len(permissions) == 6  # five API routes (four of the API function, the webhook), one EventBridge rule
+    # The route each API permission must be scoped to, by function.
+    routes = {
+        "RevokeApiFunction": {execute_api_arn(method, path) for method, path in API_ROUTES},
+        "StatusWebhookFunction": {execute_api_arn(method, path) for method, path in WEBHOOK_ROUTES},
+    }
+    scoped: dict[str, set[str]] = {function_id: set() for function_id in routes}
     for logical_id, permission in permissions.items():
         assert permission["Action"] == "lambda:InvokeFunction", logical_id
         principal = permission["Principal"]
-        assert principal in INVOKERS, f"{logical_id}: {principal!r} may invoke a function"
-        assert permission["FunctionName"] == {"Ref": INVOKERS[principal]}, logical_id
-        # Scoped to the source: this API (its own id, one route) or this rule, never any API or rule.
+        (function_id,) = permission["FunctionName"].values()
+        assert permission["FunctionName"] == {"Ref": function_id}, logical_id
+        assert (principal, function_id) in INVOKERS, f"{logical_id}: {principal!r} may invoke {function_id}"
+        # Scoped to the source: this API (its own id, one route of this function) or this rule, never any API
+        # or rule.
         if principal == "apigateway.amazonaws.com":
             arn, variables = permission["SourceArn"]["Fn::Sub"]
-            assert variables["__ApiId__"] == {"Ref": "RevocationApi"}, logical_id
-            assert arn.startswith("arn:aws:execute-api:${AWS::Region}:${AWS::AccountId}:${__ApiId__}/"), logical_id
+            assert variables == {"__ApiId__": {"Ref": "RevocationApi"}, "__Stage__": "*"}, logical_id
+            assert arn in routes[function_id], f"{logical_id}: {arn} is no route of {function_id}"
+            scoped[function_id].add(arn)
         else:
-            assert permission["SourceArn"] == {"Fn::GetAtt": ["RevokeEventFunctionRevocationRequested", "Arn"]}
+            assert permission["SourceArn"] == EVENT_RULE_ARN, logical_id
+    assert scoped == routes, "a route of the API has no permission for its function"
+    # The pollers: no permission at all (Lambda invokes them itself), each mapped to its source, and every
+    # function is reached one way.
+    assert not {function_id for _, function_id in INVOKERS} & set(POLLED)
+    assert {function_id for _, function_id in INVOKERS} | set(POLLED) == set(FUNCTION_CODE)
+    mappings = {
+        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
+        for r in translated["Resources"].values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    }
+    assert mappings == POLLED
 
 
 def generated_roles(translated: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -103,7 +164,7 @@ def test_no_role_grants_a_wildcard_action_or_resource_inline(translated: dict[st
                 assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), logical_id
                 for text in strings_in(statement["Action"]) + strings_in(statement["Resource"]):
                     assert "*" not in text, f"{logical_id}: {text!r}"
-    assert statements >= 15  # the review saw the policies (19 today), not an empty list
+    assert statements >= 15  # the review saw the policies (20 today), not an empty list
 
 
 def test_function_roles_are_for_lambda_with_known_managed_policies_only(translated: dict[str, Any]) -> None:

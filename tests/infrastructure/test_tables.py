@@ -1,5 +1,6 @@
-"""The DynamoDB tables (agents, idempotency, ledger): keys, index, TTL, billing, recovery, encryption, retention;
-and the tables the tests and the offline stack create from them (offline.cfn_template), as DynamoDB accepts them."""
+"""The DynamoDB tables (agents, idempotency, ledger): keys, index, TTL, stream, billing, recovery, encryption,
+retention; and the tables the tests and the offline stack create from them (offline.cfn_template), as DynamoDB
+accepts them."""
 
 from __future__ import annotations
 
@@ -37,6 +38,17 @@ def test_ledger_table_keys_index_and_ttl(template: dict[str, Any]) -> None:
     assert properties["SSESpecification"] == {"SSEEnabled": True}
     # The record of what was revoked outlives the stack and a replacement.
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_ledger_streams_every_change_with_both_images(template: dict[str, Any]) -> None:
+    # The outbox: OutcomePublisherFunction reads what a change carries from the entry before and after it.
+    properties = template["Resources"]["LedgerTable"]["Properties"]
+    assert properties["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    # The ledger's is the only stream of the stack (test_outcome_publisher.py: its one consumer).
+    streams = [
+        i for i, t in resources(template, "AWS::DynamoDB::Table").items() if "StreamSpecification" in t["Properties"]
+    ]
+    assert streams == ["LedgerTable"]
 
 
 def test_tables_are_on_demand_recoverable_encrypted_and_kept_as_needed(template: dict[str, Any]) -> None:
@@ -92,6 +104,8 @@ def test_ledger_create_table_kwargs_include_the_batch_index(template: dict[str, 
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["state", "last_error", "attempts"]},
         }
     ]
+    # The offline stack's ledger streams its changes as the deployed one does.
+    assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def test_ledger_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str, Any]) -> None:
@@ -124,6 +138,8 @@ def test_ledger_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str,
         {"AttributeName": "message_uuid", "KeyType": "RANGE"},
     ]
     assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert described["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert described["LatestStreamArn"].startswith(described["TableArn"] + "/stream/")
     # Sparse: the entry without a batch_id is not in the index.
     assert [item["message_uuid"]["S"] for item in items] == ["m-1"]
 

@@ -4,19 +4,19 @@ never a request to anything but a Vonage message URL, never a secret in the outp
 import base64
 import json
 import re
+import time
 from typing import Any
 
+import boto3
+import jwt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Stack, api_event, eventbridge_event
+from offline.vonage_webhooks import sign_callback
+from rcs_revoker.api.routes import API_ROUTES
+from tests.conftest import API_KEY, APPLICATION_ID, LEDGER_TABLE, SIGNATURE_SECRET, Stack, api_event, eventbridge_event
 
-ROUTES = [
-    ("POST", "/messages/{message_uuid}/revoke"),
-    ("POST", "/revocations"),
-    ("GET", "/revocations/{message_uuid}"),
-    ("GET", "/batches/{batch_id}"),
-]
+ROUTES = sorted(API_ROUTES)
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"]
 PATCH_PATH = re.compile(r"/v1/messages/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HYPOTHESIS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -119,3 +119,76 @@ def _context() -> Any:
     from offline.lambda_context import LocalLambdaContext
 
     return LocalLambdaContext()
+
+
+# --- the webhook: the one route anyone can reach ------------------------------------------------------
+bearer_tokens = st.one_of(
+    hostile_text.map(lambda text: f"Bearer {text}"),
+    json_values.map(
+        lambda claims: (
+            f"Bearer {jwt.encode({'claims': claims}, 'a-guessed-secret-of-32-bytes-long!!', algorithm='HS256')}"
+        )
+    ),
+    st.sampled_from(["Bearer", "Basic dXNlcjpwYXNz", "bearer   ", "Bearer a.b.c"]),
+)
+header_names = st.sampled_from(["Authorization", "authorization", "Content-Type", "X-Amz-Date"]) | st.text(max_size=20)
+
+
+def webhook_event(body: str | None, headers: dict[str, str], *, base64_flag: bool = False) -> dict[str, Any]:
+    event = api_event("unused", raw_body=body, base64_encoded=base64_flag, path="/webhooks/vonage/status")
+    event.update(resource="/webhooks/vonage/status", pathParameters=None, headers=headers)
+    event["multiValueHeaders"] = {name: [value] for name, value in headers.items()}
+    return event
+
+
+def ledger_size(stack: Stack) -> int:
+    return int(boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).scan(TableName=LEDGER_TABLE)["Count"])
+
+
+@HYPOTHESIS
+@given(
+    body=bodies,
+    headers=st.dictionaries(header_names, hostile_text | bearer_tokens, max_size=4),
+    base64_flag=st.booleans(),
+)
+def test_any_unsigned_webhook_request_is_a_401_problem_and_keeps_nothing(
+    stack: Stack, body: str | None, headers: dict[str, str], base64_flag: bool
+) -> None:
+    handler = stack.handler("functions.status_webhook.handler")
+
+    response = handler.lambda_handler(webhook_event(body, headers, base64_flag=base64_flag), _context())
+
+    assert response["statusCode"] == 401
+    assert_well_formed(response, stack)
+    assert SIGNATURE_SECRET not in response["body"]
+    assert ledger_size(stack) == 0
+
+
+callback_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "message_uuid": st.uuids().map(str) | hostile_text,
+        "status": st.sampled_from(["submitted", "delivered", "read", "rejected", "undeliverable"]) | hostile_text,
+        "timestamp": st.sampled_from(["2026-12-01T23:00:00.000Z", "2026-12-01T23:00:00+01:00"]) | hostile_text,
+        "channel": st.sampled_from(["rcs", "sms"]) | hostile_text,
+        "from": hostile_text,
+        "to": hostile_text,
+        "client_ref": hostile_text,
+        "error": json_values,
+    },
+)
+
+
+@HYPOTHESIS
+@given(payload=callback_like | json_values)
+def test_any_verified_webhook_body_is_acknowledged_never_a_5xx(stack: Stack, payload: Any) -> None:
+    body = json.dumps(payload)
+    headers = sign_callback(
+        body.encode(), SIGNATURE_SECRET, api_key=API_KEY, application_id=APPLICATION_ID, issued_at=int(time.time())
+    )
+    handler = stack.handler("functions.status_webhook.handler")
+
+    response = handler.lambda_handler(webhook_event(body, headers), _context())
+
+    assert response["statusCode"] == 200
+    assert "Traceback" not in response["body"]

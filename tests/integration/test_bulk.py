@@ -56,7 +56,8 @@ def test_a_batch_is_validated_queued_in_the_ledger_and_reported(stack: Stack) ->
     assert record(stack, messages[0])["state"] == "queued"
     assert record(stack, messages[0])["batch_id"] == receipt["batch_id"]
     batch = body_of(get(stack, f"/batches/{receipt['batch_id']}"))
-    assert batch["counts"] == {"queued": 25, "requested": 0, "rejected": 0, "failed": 0}
+    assert batch["counts"]["queued"] == 25
+    assert set(batch["counts"].values()) == {25, 0}
     assert sorted(batch["pending"]) == sorted(messages)
     assert stack.vonage.requests == []  # nothing is revoked by the API itself
 
@@ -86,8 +87,13 @@ def test_the_worker_revokes_every_queued_message_once_and_the_ledger_says_so(sta
     assert batch["counts"]["requested"] == 23
     assert batch["pending"] == []
     published = stack.outcome_events()
-    assert len(published) == 23
-    assert {e["detail"]["entry_point"] for e in published} == {"sqs"}
+    accepted = [e for e in published if e["detail-type"] == "RCS Revocation Accepted"]
+    assert len(accepted) == 23
+    assert {e["detail"]["entry_point"] for e in accepted} == {"sqs"}
+    # Each message's events in the order of its ledger changes: queued, then accepted.
+    for message in {e["detail"]["message_uuid"] for e in accepted}:
+        kinds = [e["detail-type"] for e in published if e["detail"]["message_uuid"] == message]
+        assert kinds == ["RCS Revocation Queued", "RCS Revocation Accepted"]
 
 
 def test_invalid_items_are_rejected_with_index_and_the_rest_queued(stack: Stack) -> None:
@@ -113,7 +119,12 @@ def test_invalid_items_are_rejected_with_index_and_the_rest_queued(stack: Stack)
     assert "Unknown region 'mars'" in rejected[2]["detail"]
     assert rejected[3]["message_uuid"] is None
     assert "more than 24 hours ago" in rejected[4]["detail"]
-    assert all(r["title"] == "Invalid revocation request" for r in rejected.values())
+    assert {rejected[i]["title"] for i in (1, 2, 3)} == {"Invalid revocation request"}
+    # The window refusal has the problem type and title the single route answers with.
+    assert (rejected[4]["type"], rejected[4]["title"]) == (
+        "urn:rcs-revoker:problem:revocation-window-expired",
+        "Revocation window has passed",
+    )
     assert stack.queue_depth(stack.revocation_queue_url) == 2
 
 
@@ -204,7 +215,8 @@ def test_a_message_that_keeps_failing_ends_failed_in_the_ledger_and_in_the_dlq(s
     assert stack.queue_depth(stack.dead_letter_queue_url) == 1
     batch = body_of(get(stack, f"/batches/{receipt['batch_id']}"))
     assert batch["failed"] == [{"message_uuid": message, "last_error": failed["last_error"]}]
-    assert stack.outcome_events() == []  # a transient failure is not a final outcome
+    # Retried transient failures publish nothing; the last one, with no receive left, ends the revocation.
+    assert [e["detail-type"] for e in stack.outcome_events()] == ["RCS Revocation Queued", "RCS Revocation Failed"]
 
 
 def test_a_rate_limited_message_waits_out_retry_after_instead_of_burning_receives(stack: Stack) -> None:
@@ -233,7 +245,7 @@ def test_a_permanent_answer_in_the_worker_is_final_and_not_retried(stack: Stack)
     rejected = record(stack, message)
     assert rejected["state"] == "rejected"
     assert rejected["last_error"].startswith("message-not-found")
-    assert [e["detail-type"] for e in stack.outcome_events()] == ["RCS Revocation Rejected"]
+    assert [e["detail-type"] for e in stack.outcome_events()] == ["RCS Revocation Queued", "RCS Revocation Rejected"]
 
 
 def test_a_malformed_queue_message_is_rejected_not_retried(stack: Stack) -> None:
@@ -244,7 +256,8 @@ def test_a_malformed_queue_message_is_rejected_not_retried(stack: Stack) -> None
     polls = stack.worker_queue().drain()
 
     assert [(p.received, p.failed) for p in polls] == [(2, 0)]
-    assert [e["detail"]["reason"] for e in stack.outcome_events()] == ["invalid-request"] * 2
+    assert stack.outcome_events() == []  # neither names a real message: logged and counted, not published
+    assert [r["reason"] for r in stack.log_records if r.get("outcome")] == ["invalid-request"] * 2
 
 
 def test_the_sample_worker_event_is_processed(stack: Stack) -> None:

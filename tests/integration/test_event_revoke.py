@@ -53,7 +53,8 @@ def test_sample_event_is_revoked_and_an_accepted_outcome_published(stack: Stack)
     assert detail["vonage_request_id"] == result["vonage_request_id"]
     assert detail["correlation_id"] == event["id"]
     assert detail["entry_point"] == "eventbridge"
-    assert detail["replayed"] is False
+    assert (detail["schema_version"], detail["state"], detail["fallback"]) == (1, "requested", None)
+    assert detail["event_id"] == f"{MESSAGE}:1:0"
     requested = datetime.fromisoformat(detail["requested_at"])
     assert requested <= datetime.fromisoformat(detail["completed_at"]) <= datetime.now(UTC)
 
@@ -67,16 +68,16 @@ def test_sample_event_by_agent_is_revoked(stack: Stack) -> None:
     assert only_event(stack, "RCS Revocation Accepted")["region"] == "us"
 
 
-def test_malformed_sample_event_ends_as_a_rejected_outcome_logged_at_error(stack: Stack) -> None:
+def test_malformed_sample_event_is_refused_logged_at_error_and_not_published(stack: Stack) -> None:
     result = stack.invoke_event(load_event("eventbridge_revoke_malformed.json"))
 
     assert result["outcome"] == "rejected"
     assert result["reason"] == "invalid-request"
-    detail = only_event(stack, "RCS Revocation Rejected")
-    assert detail["reason"] == "invalid-request"
-    assert detail["message_uuid"] == "not-a-uuid"
-    assert "canonical UUID" in detail["detail"]
-    assert [r["level"] for r in stack.log_records if r.get("outcome")] == ["ERROR"]
+    # It names no real message: no outcome event a fallback could act on, only the log line and the metric.
+    assert stack.outcome_events() == []
+    [line] = [r for r in stack.log_records if r.get("outcome")]
+    assert (line["level"], line["message_uuid"]) == ("ERROR", "not-a-uuid")
+    assert "canonical UUID" in line["detail"]
     assert stack.vonage.requests == []
 
 
@@ -85,7 +86,7 @@ def test_any_malformed_detail_is_a_rejected_outcome_not_an_exception(stack: Stac
     result = stack.invoke_event(eventbridge_event(detail))
 
     assert result == {"outcome": "rejected", "reason": "invalid-request", "message_uuid": None}
-    assert only_event(stack, "RCS Revocation Rejected")["reason"] == "invalid-request"
+    assert stack.outcome_events() == []
 
 
 def test_a_duplicate_event_is_answered_from_the_store_without_a_second_patch(stack: Stack) -> None:
@@ -95,9 +96,9 @@ def test_a_duplicate_event_is_answered_from_the_store_without_a_second_patch(sta
     second = stack.invoke_event(event)
 
     assert stack.vonage.patches_for(MESSAGE) == 1
-    assert second == first
-    replays = [e["detail"]["replayed"] for e in stack.outcome_events()]
-    assert replays == [False, True]  # at least once: published again, marked as a replay
+    assert second == {**first, "replayed": True}
+    # The replay changes nothing in the ledger, so it publishes nothing: one outcome per message and state.
+    assert [e["detail-type"] for e in stack.outcome_events()] == ["RCS Revocation Accepted"]
 
 
 def test_a_different_event_for_the_same_message_is_answered_from_the_store(stack: Stack) -> None:
@@ -143,14 +144,16 @@ def test_api_and_eventbridge_share_one_record_per_message(stack: Stack) -> None:
     assert api_answer["statusCode"] == 202
     assert event_answer["vonage_request_id"] == body_of(api_answer)["vonage_request_id"]
     assert stack.vonage.patches_for(MESSAGE) == 1
-    assert [e["detail"]["entry_point"] for e in stack.outcome_events()] == ["api", "eventbridge"]
+    assert event_answer["replayed"] is True
+    assert [e["detail"]["entry_point"] for e in stack.outcome_events()] == ["api"]
 
 
 def test_a_repeated_api_call_answers_as_the_first_did(stack: Stack) -> None:
     first = stack.invoke_api(api_event(MESSAGE, {"country": "DE"}))
     second = stack.invoke_api(api_event(MESSAGE, {"country": "DE"}, request_id="another-request"))
 
-    assert (second["statusCode"], body_of(second)) == (first["statusCode"], body_of(first))
+    assert (second["statusCode"], body_of(second)) == (first["statusCode"], {**body_of(first), "replayed": True})
+    assert body_of(first)["replayed"] is False
     assert stack.vonage.patches_for(MESSAGE) == 1
 
 
@@ -247,7 +250,7 @@ def test_transient_failures_fail_the_invocation_and_the_retry_revokes(
 
     # Lambda's asynchronous retry: the failed attempt left no record that blocks it
     assert stack.invoke_event(event)["outcome"] == "accepted"
-    assert only_event(stack, "RCS Revocation Accepted")["replayed"] is False
+    assert only_event(stack, "RCS Revocation Accepted")["fallback"] is None
 
 
 def test_a_timeout_fails_the_invocation(stack: Stack) -> None:
@@ -309,28 +312,32 @@ def test_idempotency_switched_off_revokes_every_time_and_needs_no_table(stack: S
     assert stack.vonage.patches_for(MESSAGE) == 2
 
 
-def test_an_unpublishable_outcome_fails_the_event_and_the_retry_publishes_without_a_patch(stack: Stack) -> None:
-    events = boto3.client("events", endpoint_url=stack.moto.endpoint_url)
+def test_a_bus_that_is_down_delays_the_outcome_and_the_stream_publishes_it_once_when_it_is_back(
+    stack: Stack,
+) -> None:
+    # Given the outcome publisher's bus is down
     stack.set_env("EVENT_BUS_NAME", "no-such-bus")
     event = eventbridge_event({"message_uuid": MESSAGE, "region": "eu"})
 
-    with pytest.raises(RetryableRevocationFailure, match="outcome-not-recorded"):
-        stack.invoke_event(event)
-
-    stack.set_env("EVENT_BUS_NAME", EVENT_BUS)
-    assert events.describe_event_bus(Name=EVENT_BUS)
+    # When the event is revoked: the request path no longer depends on the bus
     assert stack.invoke_event(event)["outcome"] == "accepted"
+    stack.publish_outcomes(polls=1)  # the stream's batch fails and stays to be retried
+    assert stack.bus_events() == []
+
+    # Then, once the bus is back, the retried batch publishes the outcome, once, without a second PATCH
+    stack.set_env("EVENT_BUS_NAME", EVENT_BUS)
+    assert only_event(stack, "RCS Revocation Accepted")["message_uuid"] == MESSAGE
     assert stack.vonage.patches_for(MESSAGE) == 1
-    assert only_event(stack, "RCS Revocation Accepted")["replayed"] is True
+    assert any(r["message"] == "outcome events not published; retried from this change" for r in stack.log_records)
 
 
-def test_an_unpublishable_outcome_does_not_fail_an_api_answer(stack: Stack) -> None:
+def test_an_api_answer_never_waits_for_the_bus(stack: Stack) -> None:
     stack.set_env("EVENT_BUS_NAME", "no-such-bus")
 
     response = stack.invoke_api(api_event(MESSAGE, {"region": "eu"}))
 
     assert response["statusCode"] == 202
-    assert any(r["message"] == "outcome event not published" for r in stack.log_records)
+    assert stack.bus_events() == []
 
 
 def test_the_event_id_is_the_correlation_id_in_logs(stack: Stack) -> None:

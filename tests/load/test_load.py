@@ -122,19 +122,20 @@ VONAGE_FAULTS: dict[str, list[tuple[str, int, FaultMaker]]] = {
         ("slow answer past the read timeout", 3, _slow),
     ],
 }
-# AWS faults aimed at one message (the proxy matches its UUID in the request body): its ledger and idempotency
-# writes (UpdateItem) and its outcome event (PutEvents). Two failures are absorbed by the SDK's retries; three
+# AWS faults aimed at one message (the proxy matches its UUID in the request body): its ledger read (GetItem)
+# and its ledger and idempotency writes (UpdateItem). Two failures are absorbed by the SDK's retries; three
 # fail the call (bulk path only: the message returns to the queue, and its retry replays the stored outcome).
+# Outcome events leave from the ledger's stream, off the request path: relayed at the end, counted there.
 AWS_FAULTS: dict[str, list[tuple[str, int, tuple[tuple[str, int], ...]]]] = {
     "api": [
         ("DynamoDB UpdateItem failing twice", 15, (("DynamoDB_20120810.UpdateItem", 2),)),
-        ("PutEvents failing twice", 15, (("AWSEvents.PutEvents", 2),)),
+        ("DynamoDB GetItem failing twice", 15, (("DynamoDB_20120810.GetItem", 2),)),
         # Past the SDK's retries: Vonage has accepted, its answer cannot be stored; still one PATCH, answered 202.
         ("DynamoDB UpdateItem failing three times", 5, (("DynamoDB_20120810.UpdateItem", 3),)),
     ],
     "worker": [
         ("DynamoDB UpdateItem failing twice", 10, (("DynamoDB_20120810.UpdateItem", 2),)),
-        ("PutEvents failing three times", 10, (("AWSEvents.PutEvents", 3),)),
+        ("DynamoDB GetItem failing three times", 10, (("DynamoDB_20120810.GetItem", 3),)),
         ("DynamoDB UpdateItem failing three times", 5, (("DynamoDB_20120810.UpdateItem", 3),)),
     ],
 }
@@ -357,6 +358,11 @@ def test_revocations_under_load_and_faults_are_neither_lost_nor_doubled_in_bound
             tally.rounds.append({"seconds": round(time.monotonic() - round_started, 1), "rss_mb": round(rss[-1], 1)})
     elapsed = time.monotonic() - started
     states = ledger_states(stack)
+    # The ledger's stream, relayed to the bus as the outcome publisher would: one Accepted per accepted message.
+    stack.publish_outcomes(timeout_s=300)
+    accepted_events = Counter(
+        e["detail"]["message_uuid"] for e in stack.bus_events() if e["detail-type"] == "RCS Revocation Accepted"
+    )
 
     # Then: every message ended as its faults call for, once
     # Lost: a request without a final answer, a bulk message without a final state in the ledger
@@ -376,6 +382,8 @@ def test_revocations_under_load_and_faults_are_neither_lost_nor_doubled_in_bound
     }
     wrong_ledger = {m: states.get(m) for m, p in plans.items() if states.get(m) != LEDGER_STATE[p.expected]}
     doubled = {m: n for m, n in tally.accepted_patches.items() if n > 1}
+    outcomes_doubled = {m: n for m, n in accepted_events.items() if n > 1}
+    outcomes_lost = {m for m in tally.accepted_patches if m not in accepted_events}
     accepted_without_answer = {m for m in tally.accepted_patches if plans[m].expected != ACCEPTED}
     answered_without_patch = {m for m, p in plans.items() if p.expected == ACCEPTED and m not in tally.accepted_patches}
     dead_letters = stack.queue_depth(stack.dead_letter_queue_url)
@@ -397,6 +405,9 @@ def test_revocations_under_load_and_faults_are_neither_lost_nor_doubled_in_bound
         "aws_faults_injected": dict(sorted(aws_injected.items())),
         "lost": len(lost),
         "doubled": len(doubled),
+        "accepted_events": sum(accepted_events.values()),
+        "outcomes_lost": len(outcomes_lost),
+        "outcomes_doubled": len(outcomes_doubled),
         "wrong_final_answer": len(wrong_api),
         "wrong_ledger_state": len(wrong_ledger),
         "dead_letters": dead_letters,
@@ -430,6 +441,8 @@ def test_revocations_under_load_and_faults_are_neither_lost_nor_doubled_in_bound
 
     assert lost == [], f"{len(lost)} lost, e.g. {lost[:3]}"
     assert doubled == {}, f"{len(doubled)} accepted more than once by Vonage: {sorted(doubled.items())[:3]}"
+    assert outcomes_lost == set(), f"{len(outcomes_lost)} accepted without an Accepted event"
+    assert outcomes_doubled == {}, f"{len(outcomes_doubled)} with more than one Accepted event"
     assert accepted_without_answer == set(), "accepted by Vonage, not reported accepted"
     assert answered_without_patch == set(), "reported accepted, never accepted by Vonage"
     assert wrong_api == {}, f"{len(wrong_api)} final answers other than expected: {sorted(wrong_api.items())[:3]}"

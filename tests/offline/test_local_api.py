@@ -21,7 +21,7 @@ import pytest
 
 from offline.cfn_template import DEFAULT_TEMPLATE
 from offline.local_api import SIGV4_NOTICE, LocalApi
-from rcs_revoker.api.routes import API_ROUTES
+from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
 from tests.conftest import Stack, load_event
 
 MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
@@ -179,13 +179,16 @@ def tiny_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalA
 def test_every_api_event_of_the_template_becomes_a_route_with_its_function() -> None:
     routes = LocalApi(DEFAULT_TEMPLATE, log=None).routes
 
-    assert {(route.method, route.path) for route in routes} == set(API_ROUTES)
+    assert {(route.method, route.path) for route in routes} == set(API_ROUTES) | set(WEBHOOK_ROUTES)
     for route in routes:
-        assert route.function.logical_id == "RevokeApiFunction"
-        assert route.function.module == "functions.revoke_api.handler"
+        webhook = (route.method, route.path) in WEBHOOK_ROUTES
+        assert route.function.logical_id == ("StatusWebhookFunction" if webhook else "RevokeApiFunction")
+        assert route.function.module == (
+            "functions.status_webhook.handler" if webhook else "functions.revoke_api.handler"
+        )
         assert route.function.attribute == "lambda_handler"
-        assert route.function.timeout_s == 15
-        assert (route.stage, route.authorizer) == ("v1", "AWS_IAM")
+        assert route.function.timeout_s == (10 if webhook else 15)
+        assert (route.stage, route.authorizer) == ("v1", "NONE" if webhook else "AWS_IAM")
 
 
 def test_routes_name_their_own_function_and_auth_and_the_start_says_sigv4_is_not_checked(
@@ -445,7 +448,7 @@ def test_stop_ends_the_server_and_its_idle_keep_alive_connections(tiny_api: Loca
 
     tiny_api.stop()
 
-    assert not [thread for thread in threading.enumerate() if thread.name == "local-api"]
+    assert not [thread for thread in threading.enumerate() if thread.name == f"local-api-{port}"]
     with pytest.raises(ConnectionRefusedError):
         http.client.HTTPConnection("127.0.0.1", port, timeout=2).request("GET", "/")
     connection.close()

@@ -226,6 +226,7 @@ def test_configuration_reads_only_its_documented_variables() -> None:
         "MAX_RECEIVE_COUNT",
         "VONAGE_API_BASE_URL",
         "POWERTOOLS_IDEMPOTENCY_DISABLED",
+        "WEBHOOK_MAX_AGE_S",
     }
 
 

@@ -325,6 +325,8 @@ def test_result_as_dict_names_the_region_and_its_host(region: Region, host: str)
         "region": region.value,
         "host": host,
         "vonage_request_id": VONAGE_REQUEST_ID,
+        "replayed": False,
+        "fallback": None,
     }
 
 
@@ -333,3 +335,36 @@ def test_result_without_a_vonage_request_id_says_null() -> None:
     result = h.service.revoke(request(region=Region.EU), deadline=DEADLINE)
     assert result.vonage_request_id is None
     assert result.as_dict()["vonage_request_id"] is None
+
+
+# --- what the status callbacks taught --------------------------------------------------------------------
+def test_a_request_naming_no_region_takes_the_agent_the_callbacks_named() -> None:
+    from rcs_revoker.domain.lifecycle import MessageLife
+    from rcs_revoker.domain.revocation import with_what_callbacks_taught
+
+    h = harness(agents={"acme-sg": AgentRecord("acme-sg", country="SG")}, default_region=Region.EU)
+    learned = with_what_callbacks_taught(request(), MessageLife(agent_id="acme-sg", submitted_at=NOW))
+    h.service.revoke(learned, deadline=DEADLINE)
+    assert h.vonage.calls == [(UUID, Region.AP, DEADLINE)]
+    assert learned.sent_at == NOW
+
+
+def test_explicit_fields_win_over_what_the_callbacks_taught() -> None:
+    from rcs_revoker.domain.lifecycle import MessageLife
+    from rcs_revoker.domain.revocation import with_what_callbacks_taught
+
+    sent_at = NOW - timedelta(hours=1)
+    given = request(country="US", sent_at=sent_at)
+    learned = with_what_callbacks_taught(given, MessageLife(agent_id="acme-sg", submitted_at=NOW - timedelta(days=2)))
+    assert learned == given
+
+
+def test_a_window_counted_from_vonage_s_first_sight_refuses_an_old_message() -> None:
+    from rcs_revoker.domain.lifecycle import MessageLife
+    from rcs_revoker.domain.revocation import with_what_callbacks_taught
+
+    h = harness(default_region=Region.EU)
+    learned = with_what_callbacks_taught(request(), MessageLife(submitted_at=NOW - timedelta(hours=25)))
+    with pytest.raises(RevocationWindowExpired):
+        h.service.revoke(learned, deadline=DEADLINE)
+    assert h.vonage.calls == []

@@ -160,7 +160,8 @@ def test_a_body_that_is_not_an_object_is_rejected_naming_its_json_type(body: obj
 def test_unknown_field_is_rejected_and_named_with_the_allowed_fields() -> None:
     error = invalid(UUID, {"regoin": "eu"})
     assert "Unknown field(s): 'regoin'." in error.detail
-    assert "Allowed fields: region, country, agent_id, sent_at." in error.detail
+    assert "Allowed fields: region, country, agent_id, sent_at, client_ref, metadata." in error.detail
+    assert "Data of your own goes in metadata" in error.detail
 
 
 def test_unknown_field_with_a_null_value_is_still_rejected() -> None:
@@ -721,3 +722,40 @@ def test_decode_json_body_returns_a_value_or_raises_invalid_request(body: str, i
     except InvalidRequest as error:  # RequestTooLarge included
         refusal = error
     assert refusal is None or refusal.detail
+
+
+# --- client_ref and metadata ----------------------------------------------------------------------------
+def test_client_ref_and_metadata_are_kept_as_given() -> None:
+    request = fields(region="eu", client_ref="order-42", metadata={"campaign": "black-friday", "n": 1.5})
+    assert (request.client_ref, request.metadata) == ("order-42", {"campaign": "black-friday", "n": 1.5})
+
+
+@pytest.mark.parametrize("value", ["", "x" * 101, 42, ["order"]])
+def test_a_client_ref_that_is_not_1_to_100_characters_is_refused(value: object) -> None:
+    with pytest.raises(InvalidRequest, match="client_ref must be a string of 1 to 100 characters"):
+        fields(client_ref=value)
+
+
+@pytest.mark.parametrize("value", ["text", [1, 2], 7])
+def test_metadata_that_is_not_an_object_is_refused(value: object) -> None:
+    with pytest.raises(InvalidRequest, match="metadata must be a JSON object"):
+        fields(metadata=value)
+
+
+def test_metadata_up_to_1_kib_is_kept_and_larger_is_refused() -> None:
+    kept = {"k": "a" * (1024 - len('{"k":""}'))}
+    assert fields(metadata=kept).metadata == kept
+    with pytest.raises(InvalidRequest, match="metadata is 1025 bytes as JSON; at most 1024"):
+        fields(metadata={"k": "a" * (1025 - len('{"k":""}'))})
+
+
+def test_a_refusal_of_the_fields_names_the_message_of_a_valid_uuid() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_revocation_fields(UUID.upper(), {"region": "mars"})
+    assert caught.value.message_uuid == UUID
+
+
+def test_a_refusal_of_the_uuid_names_no_message() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_revocation_fields("not-a-uuid", {"region": "mars"})
+    assert caught.value.message_uuid is None

@@ -14,6 +14,7 @@ from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.invocation import EntryPoint, Invocation
 from rcs_revoker.observability import logger
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
+from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
 from rcs_revoker.usecases.revoke import RevokeMessage
 from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
@@ -52,7 +53,13 @@ class Ports:
         return ExactlyOnceRevocation(domain, self.store)
 
     def outcomes(self) -> OutcomeRecorder:
-        return OutcomeRecorder(self.ledger, self.publisher, clock=lambda: NOW)
+        return OutcomeRecorder(self.ledger, clock=lambda: NOW)
+
+    def published(self) -> InMemoryOutcomePublisher:
+        """The ledger's stream relayed to the bus, as functions/outcome_publisher does: what a subscriber got."""
+        PublishOutcomes(self.publisher)(self.ledger.stream)
+        self.ledger.stream.clear()
+        return self.publisher
 
     def revoke(self) -> RevokeMessage:
         return RevokeMessage(exactly_once=self.exactly_once(), outcomes=self.outcomes())

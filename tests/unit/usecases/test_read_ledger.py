@@ -2,24 +2,46 @@
 
 import pytest
 
-from rcs_revoker.domain.errors import InvalidRequest, RecordNotFound, ServiceMisconfigured
+from rcs_revoker.domain import recording
+from rcs_revoker.domain.errors import InvalidRequest, RecordNotFound, ServiceMisconfigured, UnknownAgent, VonageTimeout
+from rcs_revoker.domain.ledger import STATES
+from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.recording import RequestContext
+from rcs_revoker.domain.regions import Region
 from rcs_revoker.usecases.read_ledger import ReadLedger
-from tests.unit.usecases.conftest import NOW, OTHER_UUID, UUID, Ports
+from tests.unit.usecases.conftest import NOW, OTHER_UUID, UUID, Ports, invocation
 
 BATCH_ID = "b0b0b0b0-1111-4222-8333-444444444444"
+CONTEXT = RequestContext("api", "correlation-1", NOW, client_ref="order-42")
+
+
+def queue(ports: Ports, uuid: str) -> None:
+    ports.ledger.mark_queued(uuid, BATCH_ID, recording.queued(uuid, BATCH_ID, CONTEXT))
 
 
 def test_a_message_s_record_is_given_as_the_ledger_has_it(ports: Ports) -> None:
-    ports.ledger.mark_queued(UUID, BATCH_ID)
-    ports.ledger.mark_requested(UUID, "eu", "vonage-1")
-    assert ReadLedger(ports.ledger).revocation(UUID.upper()) == {
+    queue(ports, UUID)
+    accepted = RevocationAccepted(message_uuid=UUID, region=Region.EU, vonage_request_id="vonage-1")
+    ports.outcomes().accepted(accepted, invocation(), CONTEXT, ports.ledger.get(UUID))
+    record = ReadLedger(ports.ledger).revocation(UUID.upper())
+    assert record == {
         "message_uuid": UUID,
         "state": "requested",
+        "fallback": None,
         "batch_id": BATCH_ID,
         "region": "eu",
         "attempts": 1,
         "last_error": None,
         "vonage_request_id": "vonage-1",
+        "agent_id": None,
+        "submitted_at": None,
+        "delivery_status": None,
+        "delivery_status_at": None,
+        "delivered_at": None,
+        "vonage_error": None,
+        "client_ref": "order-42",
+        "metadata": None,
+        "timeline": [{"at": NOW.isoformat(), "event": "revocation-accepted", "vonage_request_id": "vonage-1"}],
         "created_at": NOW.isoformat(),
         "updated_at": NOW.isoformat(),
     }
@@ -38,16 +60,20 @@ def test_a_malformed_message_uuid_is_refused_before_the_ledger_is_read(ports: Po
 
 
 def test_a_batch_summary_counts_states_and_lists_pending_and_failed(ports: Ports) -> None:
-    ports.ledger.mark_queued(UUID, BATCH_ID)
-    ports.ledger.mark_queued(OTHER_UUID, BATCH_ID)
-    ports.ledger.mark_failed(OTHER_UUID, None, "vonage-timeout: slow", final=True)
+    third = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+    for uuid in (UUID, OTHER_UUID, third):
+        queue(ports, uuid)
+    ports.outcomes().rejected(VonageTimeout("slow", message_uuid=OTHER_UUID), invocation("sqs"), CONTEXT)
+    ports.outcomes().rejected(UnknownAgent("no agent x", message_uuid=third), invocation("sqs"), CONTEXT)
     summary = ReadLedger(ports.ledger).batch(BATCH_ID.upper())
+    counts = dict.fromkeys(STATES, 0) | {"queued": 1, "failed": 1, "rejected": 1}
     assert summary == {
         "batch_id": BATCH_ID,
-        "total": 2,
-        "counts": {"queued": 1, "requested": 0, "rejected": 0, "failed": 1},
+        "total": 3,
+        "counts": counts,
         "pending": [UUID],
         "failed": [{"message_uuid": OTHER_UUID, "last_error": "vonage-timeout: slow"}],
+        "rejected": [{"message_uuid": third, "last_error": "unknown-agent: no agent x"}],
     }
 
 

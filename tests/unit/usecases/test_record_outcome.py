@@ -1,5 +1,5 @@
-"""OutcomeRecorder: what each outcome writes to the ledger and publishes on the bus, and when it says that
-something was not recorded."""
+"""OutcomeRecorder: what each outcome writes to the ledger, which event that write publishes (through the
+ledger's stream), and when it says that something was not recorded."""
 
 from collections.abc import Callable
 
@@ -13,17 +13,26 @@ from rcs_revoker.domain.errors import (
     UnknownAgent,
     VonageTimeout,
 )
+from rcs_revoker.domain.ledger import LedgerWrite
 from rcs_revoker.domain.models import RevocationAccepted
-from rcs_revoker.domain.outcome_events import ACCEPTED_DETAIL_TYPE, REJECTED_DETAIL_TYPE
+from rcs_revoker.domain.outcome_events import (
+    ACCEPTED_DETAIL_TYPE,
+    FAILED_DETAIL_TYPE,
+    REJECTED_DETAIL_TYPE,
+    SCHEMA_VERSION,
+)
+from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
+from tests.fakes.in_memory_ledger import InMemoryLedger
 from tests.unit.usecases.conftest import NOW, UUID, Ports, invocation
 
 ACCEPTED = RevocationAccepted(message_uuid=UUID, region=Region.AP, vonage_request_id="vonage-1")
+CONTEXT = RequestContext("eventbridge", "correlation-1", NOW, client_ref="order-42", metadata={"shop": "fr"})
 
 
-def test_an_acceptance_is_written_as_requested_and_published(ports: Ports) -> None:
-    assert ports.outcomes().accepted(ACCEPTED, invocation("eventbridge")) is True
+def test_an_acceptance_is_written_as_requested_and_its_event_published_once(ports: Ports) -> None:
+    assert ports.outcomes().accepted(ACCEPTED, invocation("eventbridge"), CONTEXT, None) is True
 
     record = ports.ledger.get(UUID)
     assert record is not None
@@ -33,74 +42,114 @@ def test_an_acceptance_is_written_as_requested_and_published(ports: Ports) -> No
         "vonage-1",
         1,
     )
-    [detail] = ports.publisher.of_type(ACCEPTED_DETAIL_TYPE)
+    assert (record.client_ref, record.metadata) == ("order-42", {"shop": "fr"})
+    [detail] = ports.published().of_type(ACCEPTED_DETAIL_TYPE)
     assert detail == {
-        "outcome": "accepted",
+        "schema_version": SCHEMA_VERSION,
+        "event_id": f"{UUID}:1:0",
         "message_uuid": UUID,
+        "state": "requested",
+        "fallback": None,
+        "outcome": "accepted",
         "region": "ap",
         "host": "api-ap.nexmo.com",
         "vonage_request_id": "vonage-1",
-        "replayed": False,
+        "client_ref": "order-42",
+        "metadata": {"shop": "fr"},
         "entry_point": "eventbridge",
         "correlation_id": "correlation-1",
-        "requested_at": detail["requested_at"],
+        "requested_at": NOW.isoformat(),
         "completed_at": NOW.isoformat(),
     }
 
 
-def test_a_replayed_acceptance_is_published_again_marked_replayed(ports: Ports) -> None:
+def test_a_replayed_acceptance_writes_and_publishes_nothing_more(ports: Ports) -> None:
+    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None)
     replayed = RevocationAccepted(message_uuid=UUID, region=Region.AP, vonage_request_id="vonage-1", replayed=True)
-    ports.outcomes().accepted(replayed, invocation())
-    assert ports.publisher.of_type(ACCEPTED_DETAIL_TYPE)[0]["replayed"] is True
+    assert ports.outcomes().accepted(replayed, invocation(), CONTEXT, ports.ledger.get(UUID)) is True
+    assert len(ports.published().of_type(ACCEPTED_DETAIL_TYPE)) == 1
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert record.attempts == 1
 
 
-def test_without_ledger_or_bus_nothing_is_written_or_published_and_nothing_is_missing() -> None:
-    recorder = OutcomeRecorder(None, None)
-    assert recorder.accepted(ACCEPTED, invocation()) is True
-    assert recorder.rejected(UnknownAgent("no such agent", message_uuid=UUID), invocation()) is True
+def test_without_a_ledger_nothing_is_written_nor_published_and_nothing_is_missing() -> None:
+    recorder = OutcomeRecorder(None)
+    assert recorder.read(UUID) is None
+    assert recorder.accepted(ACCEPTED, invocation(), CONTEXT, None) is True
+    assert recorder.rejected(UnknownAgent("no such agent", message_uuid=UUID), invocation(), CONTEXT) is True
 
 
-def test_an_acceptance_the_ledger_cannot_take_is_still_published_and_reported_unrecorded(ports: Ports) -> None:
+def test_an_acceptance_the_ledger_cannot_take_is_reported_unrecorded_and_publishes_nothing(ports: Ports) -> None:
     ports.ledger.unavailable = True
-    assert ports.outcomes().accepted(ACCEPTED, invocation()) is False
-    assert len(ports.publisher.of_type(ACCEPTED_DETAIL_TYPE)) == 1
+    assert ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None) is False
+    assert ports.ledger.stream == []
 
 
-def test_an_acceptance_the_bus_refuses_is_written_and_reported_unrecorded(ports: Ports) -> None:
-    ports.publisher.refusals = 1
-    assert ports.outcomes().accepted(ACCEPTED, invocation()) is False
-    assert ports.ledger.get(UUID) is not None
+def test_a_record_that_keeps_moving_is_given_up_after_a_few_conflicts(ports: Ports) -> None:
+    class AlwaysMovedOn(InMemoryLedger):
+        def save(self, write: LedgerWrite) -> bool:
+            self.saves += 1
+            return False
+
+    ports.ledger = AlwaysMovedOn()
+    assert ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None) is False
+    assert ports.ledger.saves == 5
+
+
+def test_a_write_that_loses_a_race_is_decided_again_on_the_record_as_it_now_is(ports: Ports) -> None:
+    stale = ports.ledger.get(UUID)  # None: nothing yet
+    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None)  # a twin wrote meanwhile
+    assert ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, stale) is True
+    assert len(ports.published().of_type(ACCEPTED_DETAIL_TYPE)) == 1
 
 
 def test_a_permanent_refusal_is_written_rejected_and_published(ports: Ports) -> None:
     error = UnknownAgent("The agents table has no RCS agent 'x'.", message_uuid=UUID)
-    assert ports.outcomes().rejected(error, invocation("sqs")) is True
+    assert ports.outcomes().rejected(error, invocation("sqs"), CONTEXT) is True
 
     record = ports.ledger.get(UUID)
     assert record is not None
     assert (record.state, record.last_error) == ("rejected", "unknown-agent: The agents table has no RCS agent 'x'.")
-    [detail] = ports.publisher.of_type(REJECTED_DETAIL_TYPE)
-    assert (detail["reason"], detail["message_uuid"], detail["region"], detail["entry_point"]) == (
+    [detail] = ports.published().of_type(REJECTED_DETAIL_TYPE)
+    assert (detail["reason"], detail["message_uuid"], detail["fallback"], detail["client_ref"]) == (
         "unknown-agent",
         UUID,
         None,
-        "sqs",
+        "order-42",
     )
 
 
-@pytest.mark.parametrize(("final", "state"), [(True, "failed"), (False, "queued")])
-def test_a_transient_failure_is_written_and_not_published(ports: Ports, final: bool, state: str) -> None:
+def test_a_transient_failure_with_retries_left_is_counted_and_publishes_nothing(ports: Ports) -> None:
     error = VonageTimeout("Vonage did not answer in time.", message_uuid=UUID, region=Region.EU)
-    assert ports.outcomes().rejected(error, invocation("sqs", final_attempt=final)) is True
-
+    assert ports.outcomes().rejected(error, invocation("sqs", final_attempt=False), CONTEXT) is True
     record = ports.ledger.get(UUID)
     assert record is not None
     assert (record.state, record.attempts, record.last_error) == (
-        state,
+        "retrying",
         1,
         "vonage-timeout: Vonage did not answer in time.",
     )
-    assert ports.publisher.events == []
+    assert ports.published().events == []
+
+
+def test_a_transient_failure_on_the_last_attempt_ends_failed_and_is_published(ports: Ports) -> None:
+    error = VonageTimeout("Vonage did not answer in time.", message_uuid=UUID, region=Region.EU)
+    assert ports.outcomes().rejected(error, invocation("sqs", final_attempt=True), CONTEXT) is True
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.region) == ("failed", "eu")
+    [detail] = ports.published().of_type(FAILED_DETAIL_TYPE)
+    assert (detail["reason"], detail["transient"]) == ("vonage-timeout", True)
+
+
+def test_a_refusal_never_undoes_an_acceptance(ports: Ports) -> None:
+    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None)
+    ports.outcomes().rejected(UnknownAgent("late", message_uuid=UUID), invocation(), CONTEXT)
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert record.state == "requested"
+    assert ports.published().of_type(REJECTED_DETAIL_TYPE) == []
 
 
 @pytest.mark.parametrize(
@@ -112,23 +161,16 @@ def test_a_transient_failure_is_written_and_not_published(ports: Ports, final: b
         pytest.param(OutcomeNotRecorded("retry", message_uuid=UUID), id="outcome-not-recorded"),
     ],
 )
-def test_no_ledger_record_for_what_names_no_real_message_or_is_written_by_a_twin(
+def test_no_record_and_no_event_for_what_names_no_real_message_or_is_written_by_a_twin(
     ports: Ports, error: RevocationError
 ) -> None:
-    ports.outcomes().rejected(error, invocation())
+    assert ports.outcomes().rejected(error, invocation(), CONTEXT) is True
     assert ports.ledger.items == {}
 
 
 def test_a_refusal_the_ledger_cannot_take_is_reported_unrecorded(ports: Ports) -> None:
     ports.ledger.unavailable = True
-    assert ports.outcomes().rejected(UnknownAgent("x", message_uuid=UUID), invocation()) is False
-    error = VonageTimeout("slow", message_uuid=UUID)
-    assert ports.outcomes().rejected(error, invocation()) is False
-
-
-def test_a_refusal_the_bus_refuses_is_reported_unrecorded(ports: Ports) -> None:
-    ports.publisher.refusals = 1
-    assert ports.outcomes().rejected(UnknownAgent("x", message_uuid=UUID), invocation()) is False
+    assert ports.outcomes().rejected(UnknownAgent("x", message_uuid=UUID), invocation(), CONTEXT) is False
 
 
 @pytest.mark.parametrize(
@@ -146,7 +188,7 @@ def test_a_refusal_is_logged_at_the_level_that_says_whether_someone_must_look(
     entry_point: str,
     level: str,
 ) -> None:
-    ports.outcomes().rejected(error, invocation(entry_point))  # type: ignore[arg-type]
+    ports.outcomes().rejected(error, invocation(entry_point), CONTEXT)  # type: ignore[arg-type]
     [line] = [line for line in log_records() if line.get("message") == "revocation not accepted"]
     assert line["level"] == level
     assert line["reason"] == error.reason

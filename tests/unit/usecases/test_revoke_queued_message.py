@@ -5,6 +5,7 @@ import json
 import pytest
 
 from rcs_revoker.domain.errors import DependencyUnavailable, InvalidRequest, VonageRateLimited
+from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
 from tests.unit.usecases.conftest import UUID, Ports, invocation
 
@@ -25,6 +26,7 @@ def test_a_queued_request_is_revoked(ports: Ports) -> None:
     result = ports.revoke_queued()(
         queued({"message_uuid": UUID, "country": "SG"}), invocation=invocation("sqs"), receipt_handle="r-1"
     )
+    assert isinstance(result, RevocationAccepted)
     assert result.region.value == "ap"
     record = ports.ledger.get(UUID)
     assert record is not None

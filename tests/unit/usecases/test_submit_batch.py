@@ -5,14 +5,20 @@ from typing import Any
 
 import pytest
 
+from rcs_revoker.api.problems import rejection_document
 from rcs_revoker.domain.errors import DependencyUnavailable, InvalidBatch, InvalidRequest, ServiceMisconfigured
+from rcs_revoker.domain.ledger import LedgerWrite
+from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.usecases.submit_batch import SubmitBatch
 from tests.fakes.in_memory_ledger import InMemoryLedger
 from tests.fakes.in_memory_queue import InMemoryRevocationQueue
-from tests.unit.usecases.conftest import NOW, OTHER_UUID, UUID, Ports
+from tests.unit.usecases.conftest import NOW, OTHER_UUID, UUID, Ports, invocation
 
 BATCH_ID = "b0b0b0b0-1111-4222-8333-444444444444"
+ACCEPTED = RevocationAccepted(message_uuid=UUID, region=Region.EU, vonage_request_id="vonage-1")
+CONTEXT = RequestContext("api", "correlation-1", NOW)
 
 
 def uuid_(n: int) -> str:
@@ -27,7 +33,7 @@ def submit(ports: Ports, payload: object, *, default_region: Region | None = Non
         clock=lambda: NOW,
         new_batch_id=lambda: BATCH_ID,
     )
-    return use_case(payload).as_dict()
+    return use_case(payload).as_dict(rejection_document)
 
 
 def test_valid_items_are_recorded_queued_then_sent_for_the_worker(ports: Ports) -> None:
@@ -68,7 +74,13 @@ def test_invalid_items_are_reported_by_index_and_the_valid_ones_queued(ports: Po
     assert receipt["accepted"] == 1
     rejected = {item["index"]: item for item in receipt["rejected"]}
     assert sorted(rejected) == [1, 2, 3, 4, 5]
-    assert {item["title"] for item in rejected.values()} == {"Invalid revocation request"}
+    assert {rejected[i]["title"] for i in (1, 2, 4, 5)} == {"Invalid revocation request"}
+    # Refused for the window, with the problem type and title the single route gives for it.
+    assert (rejected[3]["type"], rejected[3]["title"], rejected[3]["status"]) == (
+        "urn:rcs-revoker:problem:revocation-window-expired",
+        "Revocation window has passed",
+        422,
+    )
     assert rejected[1]["message_uuid"] == "not-a-uuid"
     assert rejected[2]["message_uuid"] is None
     assert "more than 24 hours ago" in rejected[3]["detail"]
@@ -87,7 +99,7 @@ def test_a_message_named_twice_is_queued_once_as_first_named(ports: Ports) -> No
 def test_a_batch_without_a_valid_item_queues_nothing_and_says_why_for_each(ports: Ports) -> None:
     with pytest.raises(InvalidBatch) as caught:
         submit(ports, {"messages": [{"message_uuid": "x"}, {"message_uuid": UUID}]})
-    assert [item["index"] for item in caught.value.rejected] == [0, 1]
+    assert [item.index for item in caught.value.rejected] == [0, 1]
     assert ports.queue.sends == 0
     assert ports.ledger.items == {}
 
@@ -112,7 +124,7 @@ def test_a_malformed_batch_is_refused_whole(ports: Ports, payload: object, fragm
 
 
 def test_an_already_requested_message_is_counted_and_not_queued_again(ports: Ports) -> None:
-    ports.ledger.mark_requested(UUID, "eu", "vonage-1")
+    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None)
     receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
     assert (receipt["accepted"], receipt["already_requested"]) == (1, 1)
     assert [body["request"]["message_uuid"] for body in ports.queue.bodies()] == [OTHER_UUID]
@@ -144,9 +156,9 @@ def test_a_message_the_queue_refuses_is_reported_and_recorded_failed(ports: Port
 
 def test_a_refused_message_whose_failure_cannot_be_recorded_is_still_reported(ports: Ports) -> None:
     class LedgerThatFailsAfterQueueing(InMemoryLedger):
-        def mark_failed(self, message_uuid: str, region: str | None, error: str, *, final: bool) -> None:
-            self.unavailable = True
-            super().mark_failed(message_uuid, region, error, final=final)
+        def save(self, write: LedgerWrite) -> bool:
+            self.unavailable = True  # queued fine, then DynamoDB goes
+            return super().save(write)
 
     ports.ledger = LedgerThatFailsAfterQueueing()
     ports.queue.refuse[UUID] = "SQS refused it"

@@ -11,11 +11,14 @@ from rcs_revoker.adapters.eventbridge_outcomes import EventBridgeOutcomePublishe
 from rcs_revoker.adapters.sqs_revocation_queue import SqsRevocationQueue
 from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
+from rcs_revoker.adapters.vonage_webhook_signature import VonageWebhookVerifier
 from rcs_revoker.config import Settings, settings
 from rcs_revoker.domain.ports import IdempotencyStore
 from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
+from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from rcs_revoker.usecases.read_ledger import ReadLedger
+from rcs_revoker.usecases.receive_status import ReceiveStatusCallback
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
 from rcs_revoker.usecases.revoke import RevokeMessage
 from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
@@ -31,18 +34,18 @@ class Service:
     revoke_queued: RevokeQueuedMessage
     submit_batch: SubmitBatch
     read_ledger: ReadLedger
+    receive_status: ReceiveStatusCallback
+    publish_outcomes: PublishOutcomes
 
 
 @cache
 def service() -> Service:
     """The service of this container: built at cold start (the handlers call it at import), then reused."""
     config = settings()
+    credentials = SecretsManagerCredentials(config.vonage_secret_id)  # one cache for the PATCH and the webhook
     domain = RevocationService(
         agents=DynamoDbAgentDirectory(config.agents_table_name),
-        vonage=VonageMessagesClient(
-            SecretsManagerCredentials(config.vonage_secret_id),
-            base_url_override=config.vonage_api_base_url,
-        ),
+        vonage=VonageMessagesClient(credentials, base_url_override=config.vonage_api_base_url),
         default_region=config.default_region,
     )
     store: IdempotencyStore = (
@@ -51,17 +54,20 @@ def service() -> Service:
         else PowertoolsIdempotencyStore(config.idempotency_table_name)
     )
     ledger = DynamoDbLedger(config.ledger_table_name) if config.ledger_table_name else None
-    publisher = EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
     queue = SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None
-    revoke = RevokeMessage(
-        exactly_once=ExactlyOnceRevocation(domain, store), outcomes=OutcomeRecorder(ledger, publisher)
-    )
+    revoke = RevokeMessage(exactly_once=ExactlyOnceRevocation(domain, store), outcomes=OutcomeRecorder(ledger))
     return Service(
         settings=config,
         revoke=revoke,
         revoke_queued=RevokeQueuedMessage(revoke=revoke, queue=queue),
         submit_batch=SubmitBatch(ledger=ledger, queue=queue, default_region=config.default_region),
         read_ledger=ReadLedger(ledger),
+        receive_status=ReceiveStatusCallback(
+            verifier=VonageWebhookVerifier(credentials, max_age_s=config.webhook_max_age_s), ledger=ledger
+        ),
+        publish_outcomes=PublishOutcomes(
+            EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
+        ),
     )
 
 

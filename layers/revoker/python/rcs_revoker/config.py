@@ -22,7 +22,7 @@ class Settings:
     idempotency_table_name: str
     # Empty: no ledger records (the bulk routes then answer 500); the template always sets it.
     ledger_table_name: str | None
-    # Empty: outcomes are logged and counted but not published (a deployment with no subscriber).
+    # The bus the outcome publisher (the ledger's stream) puts events on. Empty: they are logged, not published.
     event_bus_name: str | None = None
     default_region: Region | None = None
     # The bulk queue: needed by POST /revocations (API) and to delay messages (worker).
@@ -33,6 +33,8 @@ class Settings:
     vonage_api_base_url: str | None = None
     # Powertools' own switch (POWERTOOLS_IDEMPOTENCY_DISABLED), for development and the bench only.
     idempotency_disabled: bool = False
+    # A signed status callback older than this (its iat) is refused as a replay.
+    webhook_max_age_s: int = 300
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -47,6 +49,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         max_receive_count=_positive_int(environ, "MAX_RECEIVE_COUNT", 10),
         vonage_api_base_url=_vonage_api_base_url(environ),
         idempotency_disabled=_flag(environ, "POWERTOOLS_IDEMPOTENCY_DISABLED"),
+        webhook_max_age_s=_positive_int(environ, "WEBHOOK_MAX_AGE_S", 300),
     )
 
 

@@ -6,11 +6,14 @@ from typing import Any, Final
 
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.domain.errors import (
+    AlreadyDelivered,
     DependencyUnavailable,
     InvalidBatch,
     InvalidRequest,
     InvalidStatusCallback,
+    ItemRejection,
     MessageNotFound,
+    NotQueued,
     OutcomeNotRecorded,
     RecordNotFound,
     RequestTooLarge,
@@ -45,10 +48,12 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
     SentAtInFuture: (422, "sent_at is in the future"),
     VonageUnprocessable: (422, "Vonage could not process the revocation"),
     RevocationInProgress: (409, "Revocation already in progress"),
+    AlreadyDelivered: (409, "Message already delivered"),
     VonageRateLimited: (429, "Rate-limited by Vonage"),
     VonageCredentialsRejected: (502, "Vonage rejected this service's credentials"),
     VonageUnavailable: (502, "Vonage is unavailable"),
     VonageTimeout: (504, "Vonage did not answer in time"),
+    NotQueued: (503, "Not queued"),
     DependencyUnavailable: (503, "A dependency of this service is unavailable"),
     OutcomeNotRecorded: (503, "The outcome could not be recorded"),
     ServiceMisconfigured: (500, "This service is misconfigured"),
@@ -56,18 +61,14 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
 
 
 def problem_for(error: RevocationError, request_id: str | None) -> HttpResponse:
-    status, title = next(
-        (_PROBLEMS[cls] for cls in type(error).__mro__ if cls in _PROBLEMS), (500, "Revocation failed")
-    )
-    if isinstance(error, VonageUnprocessable):
-        title = error.title  # Vonage's own words say best what it refused
+    status, title = _status_and_title(error)
     extra: dict[str, Any] = {}
     if error.message_uuid:
         extra["message_uuid"] = error.message_uuid
     if error.region:
         extra["region"] = error.region.value
     if isinstance(error, InvalidBatch):
-        extra["rejected"] = error.rejected
+        extra["rejected"] = [rejection_document(item) for item in error.rejected]
     headers = {}
     if isinstance(error, VonageRateLimited) and error.retry_after_s is not None:
         headers["Retry-After"] = str(error.retry_after_s)
@@ -77,6 +78,28 @@ def problem_for(error: RevocationError, request_id: str | None) -> HttpResponse:
         # The service already retried within the request; give an AWS brownout a few seconds more.
         headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_S)
     return problem(status, error.reason, title, error.detail, request_id, headers=headers, **extra)
+
+
+def rejection_document(item: ItemRejection) -> dict[str, Any]:
+    """One refused item of a batch, as the problem the single route would answer for its error."""
+    status, title = _status_and_title(item.error)
+    return {
+        "index": item.index,
+        "message_uuid": item.message_uuid,
+        "type": PROBLEM_TYPE_PREFIX + item.error.reason,
+        "title": title,
+        "status": status,
+        "detail": item.error.detail,
+    }
+
+
+def _status_and_title(error: RevocationError) -> tuple[int, str]:
+    status, title = next(
+        (_PROBLEMS[cls] for cls in type(error).__mro__ if cls in _PROBLEMS), (500, "Revocation failed")
+    )
+    if isinstance(error, VonageUnprocessable):
+        title = error.title  # Vonage's own words say best what it refused
+    return status, title
 
 
 def problem(

@@ -16,3 +16,11 @@ API_ROUTES: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
         ("GET", "/batches/{batch_id}"): "GetBatch",
     }
 )
+
+# The routes of StatusWebhookFunction (functions/status_webhook): Vonage's callbacks, the one route without
+# SigV4 (the function verifies Vonage's signature instead).
+WEBHOOK_ROUTES: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
+    {
+        ("POST", "/webhooks/vonage/status"): "VonageStatus",
+    }
+)

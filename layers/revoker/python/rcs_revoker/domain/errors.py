@@ -5,6 +5,7 @@ it is `transient`: whether asking again later may succeed. The HTTP mapping live
 `rcs_revoker.api.problems`; nothing here knows about HTTP.
 """
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rcs_revoker.domain.regions import Region
@@ -30,10 +31,20 @@ class InvalidRequest(RevocationError):
     reason = "invalid-request"
 
 
+@dataclass(frozen=True, slots=True)
+class ItemRejection:
+    """One item of a bulk request that was not queued, and why: the same error, and so the same problem type,
+    as the single route gives for it."""
+
+    index: int
+    message_uuid: str | None
+    error: "RevocationError"
+
+
 class InvalidBatch(InvalidRequest):
     """No item of a bulk request is valid; `rejected` says what is wrong with each."""
 
-    def __init__(self, detail: str, rejected: list[dict[str, object]]) -> None:
+    def __init__(self, detail: str, rejected: list[ItemRejection]) -> None:
         super().__init__(detail)
         self.rejected = rejected
 
@@ -43,7 +54,8 @@ class NoRegionSource(InvalidRequest):
 
     def __init__(self) -> None:
         super().__init__(
-            "Give one of region, country or agent_id: this deployment has no DEFAULT_REGION to fall back on."
+            "Give one of region, country or agent_id: this deployment has no DEFAULT_REGION to fall back on, "
+            "and no status callback has named this message's agent."
         )
 
 
@@ -61,6 +73,13 @@ class RevocationWindowExpired(RevocationError):
 
 class SentAtInFuture(RevocationError):
     reason = "sent-at-in-future"
+
+
+class AlreadyDelivered(RevocationError):
+    """Vonage has already reported the message delivered (or read): a revocation cannot take it back, so
+    Vonage is not asked."""
+
+    reason = "already-delivered"
 
 
 class RecordNotFound(RevocationError):
@@ -150,6 +169,12 @@ class DependencyUnavailable(RevocationError):
 
     reason = "dependency-unavailable"
     transient = True
+
+
+class NotQueued(DependencyUnavailable):
+    """The bulk queue refused a message after its retries: it was not queued."""
+
+    reason = "not-queued"
 
 
 class ServiceMisconfigured(RevocationError):

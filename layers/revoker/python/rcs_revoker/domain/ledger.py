@@ -1,14 +1,37 @@
-"""What the revocation ledger knows: one record per message UUID, and the summary of a batch.
+"""What the revocation ledger knows: one record per message UUID, the summary of a batch, and the write that
+moves a record on.
 
-States: `queued` (accepted into the bulk queue), `requested` (Vonage accepted the revocation), `rejected`
-(a permanent answer), `failed` (transient failures until no retry was left). Nothing turns `requested`
-back into anything else: a late or repeated write cannot undo a revocation.
+States (see rcs_revoker.domain.lifecycle for the ones status callbacks bring): `queued` (accepted into the
+bulk queue), `retrying` (a transient failure, with a retry to come: Lambda's for an event), `requested`
+(Vonage accepted the revocation), `rejected` (a permanent refusal), `failed` (transient failures until no
+retry was left), then `revoked`, `delivered`, `undelivered` once Vonage has
+said what happened to the message, or `sent` for a message known only from its callbacks.
+
+The ledger is the one source of truth: every outcome event is written into the record by the same write
+that changes it (`LedgerWrite.events`, with a new `version`), and published from the table's stream, so that
+no event is lost between the two and none is published for a write that did not happen.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Final
 
-STATES: Final = ("queued", "requested", "rejected", "failed")
+from rcs_revoker.domain.lifecycle import MessageLife, fallback_for
+from rcs_revoker.domain.outcome_events import OutcomeEvent
+
+STATES: Final = (
+    "queued",
+    "retrying",
+    "requested",
+    "rejected",
+    "failed",
+    "revoked",
+    "delivered",
+    "undelivered",
+    "sent",
+)
+# What GET /revocations/{message_uuid} shows of a record's history: the latest entries.
+TIMELINE_LENGTH: Final = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,19 +45,70 @@ class LedgerRecord:
     vonage_request_id: str | None
     created_at: str
     updated_at: str
+    # From the status callbacks (all None until one arrives).
+    life: MessageLife = field(default_factory=MessageLife)
+    vonage_error: dict[str, str] | None = None
+    # The sender's own reference, from the first request or callback that gave one.
+    client_ref: str | None = None
+    metadata: dict[str, Any] | None = None
+    # (time, what happened, details) entries, oldest first, the last TIMELINE_LENGTH of them.
+    timeline: tuple[dict[str, Any], ...] = ()
+    # The callbacks already recorded (StatusCallback.callback_id): a repeat changes nothing.
+    callbacks: frozenset[str] = frozenset()
+    # The outcome already published for a revocation (an outcome event's `outcome`), so that asking again
+    # publishes none twice.
+    outcome: str | None = None
+    version: int = 0
+
+    @property
+    def fallback(self) -> bool | None:
+        return fallback_for(self.state)
 
     def as_dict(self) -> dict[str, Any]:
+        life = self.life
         return {
             "message_uuid": self.message_uuid,
             "state": self.state,
+            "fallback": self.fallback,
             "batch_id": self.batch_id,
             "region": self.region,
             "attempts": self.attempts,
             "last_error": self.last_error,
             "vonage_request_id": self.vonage_request_id,
+            "agent_id": life.agent_id,
+            "submitted_at": _iso(life.submitted_at),
+            "delivery_status": life.delivery_status,
+            "delivery_status_at": _iso(life.delivery_status_at),
+            "delivered_at": _iso(life.delivered_at),
+            "vonage_error": self.vonage_error,
+            "client_ref": self.client_ref,
+            "metadata": self.metadata,
+            "timeline": list(self.timeline[-TIMELINE_LENGTH:]),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerWrite:
+    """One change of one record, made only if the record is still at `expected_version` (None: it must not
+    exist yet), so that two writers never both act on what they read.
+
+    `fields` are set (None removes the attribute); `timeline` entries are appended; `callback_id` is added
+    to the record's callbacks; `events` are what this change publishes (the new version carries them).
+    """
+
+    message_uuid: str
+    expected_version: int | None
+    fields: dict[str, Any]
+    timeline: tuple[dict[str, Any], ...] = ()
+    callback_id: str | None = None
+    events: tuple[OutcomeEvent, ...] = ()
+    # Counted attempts (PATCHes, or failed tries) this change adds.
+    attempts: int = 0
+
+    def with_events(self, *events: OutcomeEvent) -> "LedgerWrite":
+        return replace(self, events=self.events + events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +117,7 @@ class BatchSummary:
     counts: dict[str, int]
     pending: list[str]
     failed: list[dict[str, str | None]]
+    rejected: list[dict[str, str | None]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -51,4 +126,9 @@ class BatchSummary:
             "counts": self.counts,
             "pending": self.pending,
             "failed": self.failed,
+            "rejected": self.rejected,
         }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 from rcs_revoker.domain.status_callbacks import STATUS_RANK, StatusCallback
 
-REQUEST_STATES: Final = frozenset({"queued", "requested", "rejected", "failed"})
+REQUEST_STATES: Final = frozenset({"queued", "retrying", "requested", "rejected", "failed"})
 FINAL_STATES: Final = frozenset({"revoked", "delivered", "undelivered"})
 
 Outcome = Literal["confirmed", "too_late"]

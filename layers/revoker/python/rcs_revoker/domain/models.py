@@ -16,6 +16,10 @@ class RevocationRequest:
     country: str | None = None
     agent_id: str | None = None
     sent_at: datetime | None = None
+    # The sender's own reference (as Vonage's client_ref) and a small JSON object, copied into every outcome
+    # event of the message.
+    client_ref: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,4 +52,23 @@ class RevocationAccepted:
             "region": self.region.value,
             "host": self.host,
             "vonage_request_id": self.vonage_request_id,
+            "replayed": self.replayed,
+            "fallback": None,  # not known until Vonage reports the message rejected or delivered
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationNotNeeded:
+    """Vonage has already reported that the message will not reach the phone (rejected or undeliverable):
+    nothing to revoke, so Vonage is not asked; the SMS must go out."""
+
+    message_uuid: str
+    delivery_status: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message_uuid": self.message_uuid,
+            "status": "will_not_be_delivered",
+            "delivery_status": self.delivery_status,
+            "fallback": True,
         }

@@ -4,11 +4,12 @@ Every port has an in-memory fake in tests/fakes/, and a contract test (tests/con
 assertions against the fake and against the real adapter on moto server.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord
+from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite
 from rcs_revoker.domain.models import AgentRecord
+from rcs_revoker.domain.outcome_events import OutcomeEvent
 from rcs_revoker.domain.regions import Region
 
 
@@ -29,26 +30,20 @@ class VonageMessages(Protocol):
 
 
 class Ledger(Protocol):
-    """One record per message. Every method raises DependencyUnavailable when the store does not answer."""
-
-    def mark_queued(self, message_uuid: str, batch_id: str) -> bool:
-        """Records a message as queued in a batch; False (and nothing written) when it is already requested."""
-        ...
-
-    def mark_requested(self, message_uuid: str, region: str, vonage_request_id: str | None) -> None:
-        """Vonage accepted the revocation: counts the attempt; from any state, including none."""
-        ...
-
-    def mark_rejected(self, message_uuid: str, region: str | None, error: str) -> None:
-        """A permanent refusal; left as it is when already requested."""
-        ...
-
-    def mark_failed(self, message_uuid: str, region: str | None, error: str, *, final: bool) -> None:
-        """A transient failure, counted with its error: `failed` only when `final`, else the state is kept
-        (`queued` when there was none). Left as it is when already requested."""
-        ...
+    """One record per message (rcs_revoker.domain.ledger). Every method raises DependencyUnavailable when
+    the store does not answer."""
 
     def get(self, message_uuid: str) -> LedgerRecord | None: ...
+
+    def save(self, write: LedgerWrite) -> bool:
+        """Makes the change if the record is still at `write.expected_version` (None: there is no record);
+        False, with nothing written, when it has moved on: read it again and decide again."""
+        ...
+
+    def mark_queued(self, message_uuid: str, batch_id: str, event: OutcomeEvent) -> bool:
+        """Records a message as queued in a batch, publishing `event`; False (nothing written) when Vonage
+        already accepted its revocation or reported its end: it is not queued again."""
+        ...
 
     def batch(self, batch_id: str) -> BatchSummary | None:
         """The states of a batch's messages, or None when no message names the batch."""
@@ -74,8 +69,15 @@ class RevocationQueue(Protocol):
 
 
 class OutcomePublisher(Protocol):
-    def publish(self, detail_type: str, detail: dict[str, Any]) -> None:
-        """Puts one outcome event on the bus; raises OutcomeNotRecorded when it is not taken."""
+    def publish(self, events: list[OutcomeEvent]) -> int:
+        """Puts the events on the bus, in order; returns how many were taken, from the first (all of them, or
+        the index of the first one refused). Raises OutcomeNotRecorded when the bus does not answer."""
+        ...
+
+
+class WebhookVerifier(Protocol):
+    def verify(self, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        """The claims of a callback Vonage signed; raises WebhookUnauthorized naming the check that failed."""
         ...
 
 

@@ -1,6 +1,7 @@
 """The revocation rules: the 24-hour window, where a message's region comes from, the call to Vonage."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
@@ -13,6 +14,7 @@ from rcs_revoker.domain.errors import (
     ServiceMisconfigured,
     UnknownAgent,
 )
+from rcs_revoker.domain.lifecycle import MessageLife
 from rcs_revoker.domain.models import RevocationAccepted, RevocationRequest
 from rcs_revoker.domain.ports import AgentDirectory, VonageMessages
 from rcs_revoker.domain.regions import Region, parse_region, region_for_country
@@ -77,6 +79,20 @@ class RevocationService:
         raise ServiceMisconfigured(
             f"The agents table's record for {agent_id!r} has no valid region or country attribute."
         )
+
+
+def with_what_callbacks_taught(request: RevocationRequest, life: MessageLife | None) -> RevocationRequest:
+    """The request, completed from the message's status callbacks: the agent they named when the request
+    names no region, country or agent (explicit fields win), and when Vonage first saw the message when the
+    request gives no sent_at."""
+    if life is None:
+        return request
+    names_no_region = request.region is None and request.country is None and request.agent_id is None
+    return replace(
+        request,
+        agent_id=life.agent_id if names_no_region and life.agent_id else request.agent_id,
+        sent_at=request.sent_at or life.submitted_at,
+    )
 
 
 def check_region_source(request: RevocationRequest, default_region: Region | None) -> None:

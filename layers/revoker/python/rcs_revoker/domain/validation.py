@@ -16,7 +16,10 @@ from rcs_revoker.domain.regions import REGION_NAMES, parse_region, region_for_co
 
 MAX_AGENT_ID_LENGTH: Final = 256
 REGION_SELECTORS: Final = ("region", "country", "agent_id")
-ALLOWED_FIELDS: Final = (*REGION_SELECTORS, "sent_at")
+ALLOWED_FIELDS: Final = (*REGION_SELECTORS, "sent_at", "client_ref", "metadata")
+# As Vonage's own client_ref.
+MAX_CLIENT_REF_LENGTH: Final = 100
+MAX_METADATA_BYTES: Final = 1024
 MAX_BATCH_ITEMS: Final = 1000
 BATCH_FIELDS: Final = ("messages", *REGION_SELECTORS)
 
@@ -44,16 +47,26 @@ def parse_message_uuid(value: object) -> str:
 
 
 def parse_revocation_fields(message_uuid: object, fields: object) -> RevocationRequest:
-    """Validates the region selector and sent_at for one message. `fields` may be None (no body)."""
+    """Validates the region selector, sent_at, client_ref and metadata for one message. `fields` may be None
+    (no body). A refusal of the fields names the message, when its UUID is valid."""
     uuid = parse_message_uuid(message_uuid)
-    if fields is None:
-        fields = {}
+    try:
+        return _parse_fields(uuid, {} if fields is None else fields)
+    except InvalidRequest as error:
+        error.message_uuid = uuid
+        raise
+
+
+def _parse_fields(uuid: str, fields: object) -> RevocationRequest:
     if not isinstance(fields, Mapping):
         raise InvalidRequest(f"The request body must be a JSON object, not {_json_type(fields)}.")
     unknown = sorted(str(name) for name in fields if name not in ALLOWED_FIELDS)
     if unknown:
         names = ", ".join(shorten(name, 40) for name in unknown[:5])
-        raise InvalidRequest(f"Unknown field(s): {names}. Allowed fields: {', '.join(ALLOWED_FIELDS)}.")
+        raise InvalidRequest(
+            f"Unknown field(s): {names}. Allowed fields: {', '.join(ALLOWED_FIELDS)}. "
+            f"Data of your own goes in metadata (a JSON object of at most {MAX_METADATA_BYTES} bytes)."
+        )
     given = [name for name in REGION_SELECTORS if fields.get(name) is not None]
     if len(given) > 1:
         raise InvalidRequest(f"Give exactly one of region, country or agent_id; got {' and '.join(given)}.")
@@ -61,7 +74,28 @@ def parse_revocation_fields(message_uuid: object, fields: object) -> RevocationR
         message_uuid=uuid,
         **_region_selector(fields),
         sent_at=_parse_sent_at(fields.get("sent_at")),
+        client_ref=_parse_client_ref(fields.get("client_ref")),
+        metadata=_parse_metadata(fields.get("metadata")),
     )
+
+
+def _parse_client_ref(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 1 <= len(value) <= MAX_CLIENT_REF_LENGTH:
+        raise InvalidRequest(f"client_ref must be a string of 1 to {MAX_CLIENT_REF_LENGTH} characters.")
+    return value
+
+
+def _parse_metadata(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(f"metadata must be a JSON object, not {_json_type(value)}.")
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8", errors="surrogatepass"))
+    if size > MAX_METADATA_BYTES:
+        raise InvalidRequest(f"metadata is {size} bytes as JSON; at most {MAX_METADATA_BYTES} are kept.")
+    return dict(value)
 
 
 def parse_revocation_detail(detail: object) -> RevocationRequest:

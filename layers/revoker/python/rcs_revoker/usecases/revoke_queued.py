@@ -7,11 +7,10 @@ from collections.abc import Callable
 from typing import Final
 
 from rcs_revoker.domain.errors import VonageRateLimited
-from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.ports import RevocationQueue
 from rcs_revoker.domain.validation import parse_revocation_detail
 from rcs_revoker.invocation import Invocation
-from rcs_revoker.usecases.revoke import RevokeMessage
+from rcs_revoker.usecases.revoke import RevocationResult, RevokeMessage
 
 RATE_LIMITED_DEFAULT_WAIT_S: Final = 30
 MAX_VISIBILITY_S: Final = 900  # a longer wait is Vonage's to impose again on the next receive
@@ -31,7 +30,7 @@ class RevokeQueuedMessage:
         self._queue = queue
         self._jitter_s = jitter_s
 
-    def __call__(self, body: str, *, invocation: Invocation, receipt_handle: str) -> RevocationAccepted:
+    def __call__(self, body: str, *, invocation: Invocation, receipt_handle: str) -> RevocationResult:
         """Raises RevocationError; a transient one leaves the message on the queue for another receive."""
         try:
             detail = json.loads(body).get("request")

@@ -1,0 +1,58 @@
+"""POST /webhooks/vonage/status: a status callback from Vonage, verified, then written into the message's
+ledger record, which forwards it (and any outcome it ends in) through the ledger's stream."""
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from rcs_revoker.domain import recording
+from rcs_revoker.domain.errors import DependencyUnavailable, InvalidStatusCallback
+from rcs_revoker.domain.ports import Ledger, WebhookVerifier
+from rcs_revoker.domain.status_callbacks import StatusCallback, parse_status_callback
+from rcs_revoker.observability import count, logger
+from rcs_revoker.usecases.ledger_writes import write_record
+
+
+class ReceiveStatusCallback:
+    """`ledger` None: callbacks are verified and acknowledged, nothing is kept (a deployment without ledger)."""
+
+    def __init__(
+        self,
+        *,
+        verifier: WebhookVerifier,
+        ledger: Ledger | None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._verifier = verifier
+        self._ledger = ledger
+        self._clock = clock
+
+    def __call__(self, headers: Mapping[str, str], body: bytes) -> StatusCallback | None:
+        """The callback as recorded, or None for a verified body this service cannot read (acknowledged all the
+        same: Vonage would only send it again). Raises WebhookUnauthorized, and DependencyUnavailable when
+        the ledger did not take it (Vonage retries what is not acknowledged)."""
+        self._verifier.verify(headers, body)
+        try:
+            payload = json.loads(body)
+            callback = parse_status_callback(payload)
+        except (ValueError, RecursionError, InvalidStatusCallback) as error:
+            detail = error.detail if isinstance(error, InvalidStatusCallback) else "The body is not valid JSON."
+            logger.error("status callback not readable; acknowledged", extra={"detail": detail})
+            count("StatusCallbacksUnreadable")
+            return None
+        count("StatusCallbacksReceived")
+        logger.info(
+            "status callback",
+            extra={"message_uuid": callback.message_uuid, "status": callback.status, "channel": callback.channel},
+        )
+        if self._ledger is None:
+            return callback
+        now = self._clock()
+        if not write_record(
+            self._ledger, callback.message_uuid, lambda record: recording.status(record, callback, payload, now)
+        ):
+            raise DependencyUnavailable(
+                "The ledger did not take the status callback; Vonage will send it again.",
+                message_uuid=callback.message_uuid,
+            )
+        return callback
