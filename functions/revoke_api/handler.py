@@ -17,12 +17,12 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rcs_revoker.api.problems import internal_error, problem_for, rejection_document, route_not_found
+from rcs_revoker.api.problems import rejection_document, route_not_found
+from rcs_revoker.api.proxy import proxy_answer, request_id
 from rcs_revoker.api.requests import MAX_BATCH_BODY_BYTES, decode_json_body
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.api.routes import API_ROUTES
 from rcs_revoker.bootstrap import finish_cold_start, service
-from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.validation import parse_revocation_fields
 from rcs_revoker.invocation import Invocation
@@ -34,7 +34,7 @@ Route = Callable[[dict[str, Any], LambdaContext], HttpResponse]
 
 
 def revoke(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
-    invocation = Invocation.from_lambda("api", _request_id(event) or context.aws_request_id, context)
+    invocation = Invocation.from_lambda("api", request_id(event) or context.aws_request_id, context)
     result = service().revoke(
         lambda: parse_revocation_fields(_path_parameter(event, "message_uuid"), _body(event)), invocation
     )
@@ -69,26 +69,11 @@ ROUTES: dict[tuple[str, str], Route] = {route: OPERATIONS[name] for route, name 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request_id = _request_id(event)
     route = ROUTES.get((str(event.get("httpMethod")), str(event.get("resource"))))
-    try:
-        if route is None:
-            count("RouteNotFound")
-            response = route_not_found(str(event.get("httpMethod")), str(event.get("path")), request_id)
-        else:
-            response = route(event, context)
-    except RevocationError as error:
-        response = problem_for(error, request_id)
-    except Exception:
-        logger.exception("unexpected error")
-        count("UnexpectedErrors")
-        response = internal_error(request_id)
-    return response.to_proxy()
-
-
-def _request_id(event: dict[str, Any]) -> str | None:
-    context = event.get("requestContext")
-    return str(context["requestId"]) if isinstance(context, dict) and context.get("requestId") else None
+    if route is None:
+        count("RouteNotFound")
+        return route_not_found(str(event.get("httpMethod")), str(event.get("path")), request_id(event)).to_proxy()
+    return proxy_answer(event, lambda: route(event, context))
 
 
 def _body(event: dict[str, Any], **limits: int) -> object:

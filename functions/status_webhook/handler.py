@@ -15,11 +15,11 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rcs_revoker.api.problems import internal_error, problem_for
+from rcs_revoker.api.proxy import proxy_answer
 from rcs_revoker.api.requests import MAX_CALLBACK_BODY_BYTES, raw_body
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.bootstrap import finish_cold_start, service
-from rcs_revoker.domain.errors import InvalidRequest, RevocationError, WebhookUnauthorized
+from rcs_revoker.domain.errors import InvalidRequest, WebhookUnauthorized
 from rcs_revoker.observability import count, logger, metrics
 
 finish_cold_start()
@@ -28,21 +28,17 @@ finish_cold_start()
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request_id = _request_id(event)
+    return proxy_answer(event, lambda: _receive(event))
+
+
+def _receive(event: dict[str, Any]) -> HttpResponse:
     try:
         service().receive_status(_headers(event), _body(event))
-        response = HttpResponse.json(200, {"received": True})
     except WebhookUnauthorized as error:
         count("StatusCallbacksRefused")
         logger.warning("status callback refused", extra={"detail": error.detail})
-        response = problem_for(error, request_id)
-    except RevocationError as error:
-        response = problem_for(error, request_id)
-    except Exception:
-        logger.exception("unexpected error")
-        count("UnexpectedErrors")
-        response = internal_error(request_id)
-    return response.to_proxy()
+        raise
+    return HttpResponse.json(200, {"received": True})
 
 
 def _body(event: dict[str, Any]) -> bytes:
@@ -59,8 +55,3 @@ def _body(event: dict[str, Any]) -> bytes:
 def _headers(event: dict[str, Any]) -> dict[str, str]:
     headers = event.get("headers")
     return {str(name): str(value) for name, value in headers.items()} if isinstance(headers, dict) else {}
-
-
-def _request_id(event: dict[str, Any]) -> str | None:
-    context = event.get("requestContext")
-    return str(context["requestId"]) if isinstance(context, dict) and context.get("requestId") else None
