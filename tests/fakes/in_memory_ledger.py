@@ -12,8 +12,7 @@ from typing import Any
 from rcs_revoker.domain.errors import DependencyUnavailable
 from rcs_revoker.domain.ledger import STATES, BatchSummary, LedgerRecord, LedgerWrite
 from rcs_revoker.domain.lifecycle import MessageLife
-from rcs_revoker.domain.outcome_events import OutcomeEvent
-from rcs_revoker.usecases.publish_outcomes import RecordChange
+from rcs_revoker.domain.outcome_events import OutcomeEvent, RecordChange
 
 QUEUEABLE = ("sent", "queued", "retrying", "rejected", "failed")
 

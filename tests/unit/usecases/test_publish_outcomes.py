@@ -1,8 +1,8 @@
 """PublishOutcomes: the ledger's stream relayed to the bus in order, at least once, with stable ids; a
 failure stops at the first change not published, so that Lambda retries from it."""
 
-from rcs_revoker.domain.outcome_events import SCHEMA_VERSION, OutcomeEvent
-from rcs_revoker.usecases.publish_outcomes import PublishOutcomes, RecordChange
+from rcs_revoker.domain.outcome_events import SCHEMA_VERSION, OutcomeEvent, RecordChange
+from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from tests.fakes.in_memory_publisher import InMemoryOutcomePublisher
 
 UUID = "0d3c1f4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5"

@@ -42,7 +42,7 @@ def body(status: str, minutes: int = 0, **extra: Any) -> bytes:
 
 
 def receive(ports: Ports, payload: bytes, verifier: Verifier | None = None) -> object:
-    use_case = ReceiveStatusCallback(verifier=verifier or Verifier(), ledger=ports.ledger, clock=lambda: NOW)
+    use_case = ReceiveStatusCallback(verifier=verifier or Verifier(), ledger=ports.ledger)
     return use_case({"Authorization": "Bearer x"}, payload)
 
 

@@ -38,7 +38,7 @@ def callback_arrives(ports: Ports, status: str, minutes: int = 0, agent_id: str 
     """A verified status callback, written as the webhook writes it."""
     callback = StatusCallback(UUID, status, NOW + timedelta(minutes=minutes), channel="rcs", agent_id=agent_id)
     record = ports.ledger.get(UUID)
-    write = recording.status(record, callback, {"status": status}, NOW)
+    write = recording.status(record, callback, {"status": status})
     assert write is not None
     assert ports.ledger.save(write)
 
@@ -168,7 +168,7 @@ def test_without_region_default_or_learned_agent_the_refusal_says_so(ports: Port
 
 def test_the_window_is_counted_from_vonage_s_first_sight_when_no_sent_at_is_given(ports: Ports) -> None:
     callback = StatusCallback(UUID, "submitted", NOW - timedelta(hours=25), channel="rcs", agent_id="acme-sg")
-    write = recording.status(None, callback, {}, NOW)
+    write = recording.status(None, callback, {})
     assert write is not None
     ports.ledger.save(write)
     with pytest.raises(RevocationWindowExpired):

@@ -3,7 +3,7 @@
 from typing import Any
 
 from rcs_revoker.adapters.dynamodb_ledger import events_of
-from rcs_revoker.usecases.publish_outcomes import RecordChange
+from rcs_revoker.domain.outcome_events import RecordChange
 
 
 def change_of(record: dict[str, Any]) -> RecordChange | None:

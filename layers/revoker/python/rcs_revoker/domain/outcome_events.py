@@ -49,3 +49,15 @@ class OutcomeEvent:
 def event_id(message_uuid: str, version: int, index: int) -> str:
     """Stable across re-deliveries of the stream record that carries the event."""
     return f"{message_uuid}:{version}:{index}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordChange:
+    """One stream record: its position (what Lambda retries from), the message, the version it wrote and the
+    version before (None: a new item), and the events that version carries."""
+
+    sequence_number: str
+    message_uuid: str
+    version: int
+    previous_version: int | None
+    events: tuple[OutcomeEvent, ...]

@@ -122,9 +122,7 @@ def asked_after_the_end(record: LedgerRecord, context: RequestContext, now: date
     return _ended_already(record, context, now, {}, entry, attempts=0)
 
 
-def status(
-    record: LedgerRecord | None, callback: StatusCallback, body: dict[str, Any], now: datetime
-) -> LedgerWrite | None:
+def status(record: LedgerRecord | None, callback: StatusCallback, body: dict[str, Any]) -> LedgerWrite | None:
     """A verified status callback (`body` as Vonage sent it). Forwarded once; moves the message's life on."""
     if record is not None and callback.callback_id in record.callbacks:
         return None  # the same callback again: changed and forwarded the first time

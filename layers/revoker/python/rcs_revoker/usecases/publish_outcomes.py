@@ -2,24 +2,11 @@
 carries, in order per message, at least once, each with its stable event id and the schema version."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rcs_revoker.domain.errors import OutcomeNotRecorded
-from rcs_revoker.domain.outcome_events import SCHEMA_VERSION, OutcomeEvent, event_id
+from rcs_revoker.domain.outcome_events import SCHEMA_VERSION, OutcomeEvent, RecordChange, event_id
 from rcs_revoker.domain.ports import OutcomePublisher
 from rcs_revoker.observability import count, logger
-
-
-@dataclass(frozen=True, slots=True)
-class RecordChange:
-    """One stream record: its position (what Lambda retries from), the message, the version it wrote and the
-    version before (None: a new item), and the events that version carries."""
-
-    sequence_number: str
-    message_uuid: str
-    version: int
-    previous_version: int | None
-    events: tuple[OutcomeEvent, ...]
 
 
 class PublishOutcomes:

@@ -2,8 +2,7 @@
 ledger record, which forwards it (and any outcome it ends in) through the ledger's stream."""
 
 import json
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 
 from rcs_revoker.domain import recording
 from rcs_revoker.domain.errors import DependencyUnavailable, InvalidStatusCallback
@@ -16,16 +15,9 @@ from rcs_revoker.usecases.ledger_writes import write_record
 class ReceiveStatusCallback:
     """`ledger` None: callbacks are verified and acknowledged, nothing is kept (a deployment without ledger)."""
 
-    def __init__(
-        self,
-        *,
-        verifier: WebhookVerifier,
-        ledger: Ledger | None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
+    def __init__(self, *, verifier: WebhookVerifier, ledger: Ledger | None) -> None:
         self._verifier = verifier
         self._ledger = ledger
-        self._clock = clock
 
     def __call__(self, headers: Mapping[str, str], body: bytes) -> StatusCallback | None:
         """The callback as recorded, or None for a verified body this service cannot read (acknowledged all the
@@ -47,9 +39,8 @@ class ReceiveStatusCallback:
         )
         if self._ledger is None:
             return callback
-        now = self._clock()
         if not write_record(
-            self._ledger, callback.message_uuid, lambda record: recording.status(record, callback, payload, now)
+            self._ledger, callback.message_uuid, lambda record: recording.status(record, callback, payload)
         ):
             raise DependencyUnavailable(
                 "The ledger did not take the status callback; Vonage will send it again.",
