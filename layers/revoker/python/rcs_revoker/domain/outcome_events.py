@@ -20,16 +20,6 @@ CONFIRMED_DETAIL_TYPE: Final = "RCS Revocation Confirmed"
 TOO_LATE_DETAIL_TYPE: Final = "RCS Revocation Too Late"
 STATUS_DETAIL_TYPE: Final = "Vonage Message Status"
 
-DETAIL_TYPES: Final = (
-    QUEUED_DETAIL_TYPE,
-    ACCEPTED_DETAIL_TYPE,
-    REJECTED_DETAIL_TYPE,
-    FAILED_DETAIL_TYPE,
-    CONFIRMED_DETAIL_TYPE,
-    TOO_LATE_DETAIL_TYPE,
-    STATUS_DETAIL_TYPE,
-)
-
 
 @dataclass(frozen=True, slots=True)
 class OutcomeEvent:
