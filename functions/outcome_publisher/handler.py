@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.adapters.dynamodb_ledger_stream import change_of
 from rcs_revoker.bootstrap import finish_cold_start, service
+from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.observability import logger, metrics
 
 finish_cold_start()
@@ -23,6 +24,7 @@ finish_cold_start()
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@bounded_by_timeout
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     changes = [change for record in event.get("Records", []) if (change := change_of(record)) is not None]
     retry_from = service().publish_outcomes(changes)

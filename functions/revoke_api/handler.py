@@ -23,6 +23,7 @@ from rcs_revoker.api.requests import MAX_BATCH_BODY_BYTES, decode_json_body
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.api.routes import API_ROUTES
 from rcs_revoker.bootstrap import finish_cold_start, service
+from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.validation import parse_revocation_fields
 from rcs_revoker.invocation import Invocation
@@ -68,6 +69,7 @@ ROUTES: dict[tuple[str, str], Route] = {route: OPERATIONS[name] for route, name 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@bounded_by_timeout
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     route = ROUTES.get((str(event.get("httpMethod")), str(event.get("resource"))))
     if route is None:

@@ -1,8 +1,10 @@
 """EventBridge entry point: a rule delivers "RCS Revocation Requested" events, asynchronously, at least once.
 
 A final answer (accepted, or a permanent rejection such as a malformed event) ends the invocation
-successfully, with its outcome event published. A transient failure fails the invocation so that Lambda's
-asynchronous retries, then the on-failure destination, take over: nothing is dropped.
+successfully, with its outcome event published. A rate-limited request goes to the bulk queue, delayed past
+Vonage's Retry-After (Lambda's two asynchronous retries would not outlast a storm). Any other transient
+failure fails the invocation so that Lambda's asynchronous retries, then the on-failure destination, take
+over; the reconciler re-drives what the ledger still shows waiting: nothing is dropped.
 """
 
 import gc
@@ -15,9 +17,9 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.bootstrap import finish_cold_start, service
+from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.domain.models import RevocationAccepted
-from rcs_revoker.domain.validation import parse_revocation_detail
 from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
 
@@ -26,6 +28,7 @@ finish_cold_start()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.EVENT_BRIDGE, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@bounded_by_timeout
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     event_id = str(event.get("id")) if isinstance(event, dict) else "unknown"
     detail = event.get("detail") if isinstance(event, dict) else None
@@ -33,10 +36,12 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # what still fails goes to the OnFailure destination, not back to this function.
     invocation = Invocation.from_lambda("eventbridge", event_id, context, final_attempt=False)
     try:
-        result = service().revoke(lambda: parse_revocation_detail(detail), invocation)
+        result = service().revoke_queued.event(detail, invocation=invocation)
     except RevocationError as error:
         raise_for_retry(error)
         return {"outcome": "rejected", "reason": error.reason, "message_uuid": error.message_uuid}
+    if result is None:
+        return {"outcome": "rate-limited", "detail": "Queued to be revoked once Vonage's rate limit has passed."}
     if isinstance(result, RevocationAccepted):
         return {"outcome": "accepted", **result.as_dict()}
     return {"outcome": "not-needed", **result.as_dict()}

@@ -6,6 +6,7 @@ import gc
 gc.disable()  # for the cold start, until finish_cold_start() below: see there
 
 import asyncio
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE
 from rcs_revoker.bootstrap import finish_cold_start, service
+from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
@@ -36,17 +38,20 @@ def settle(record: SQSRecord, lambda_context: LambdaContext) -> None:
         "sqs", record.message_id, lambda_context, final_attempt=receives >= service().settings.max_receive_count
     )
     try:
-        service().revoke_queued(record.body, invocation=invocation, receipt_handle=record.receipt_handle)
+        service().revoke_queued(record.body, invocation=invocation)
     except RevocationError as error:
         raise_for_retry(error)
 
 
 async def _settle_in_thread(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    await asyncio.get_running_loop().run_in_executor(_pool, settle, record, lambda_context)
+    # In a copy of the invocation's context: its deadline bounds the thread's calls too.
+    context = contextvars.copy_context()
+    await asyncio.get_running_loop().run_in_executor(_pool, context.run, settle, record, lambda_context)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@bounded_by_timeout
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return async_process_partial_response(
         event=event, record_handler=_settle_in_thread, processor=processor, context=context

@@ -19,6 +19,7 @@ from rcs_revoker.api.proxy import proxy_answer
 from rcs_revoker.api.requests import MAX_CALLBACK_BODY_BYTES, raw_body
 from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.bootstrap import finish_cold_start, service
+from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.domain.errors import InvalidRequest, WebhookUnauthorized
 from rcs_revoker.observability import count, logger, metrics
 
@@ -27,6 +28,7 @@ finish_cold_start()
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
+@bounded_by_timeout
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return proxy_answer(event, lambda: _receive(event))
 

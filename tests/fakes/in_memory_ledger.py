@@ -1,5 +1,5 @@
 """The revocation ledger, in memory (Ledger), with the adapter's rules: versioned writes that fail when the
-record moved on, mark_queued's condition, and a stream of its changes (what functions/outcome_publisher
+record moved on, batch members, re-drive times, and a stream of its changes (what functions/outcome_publisher
 reads from DynamoDB Streams)."""
 
 import itertools
@@ -10,24 +10,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rcs_revoker.domain.errors import DependencyUnavailable
-from rcs_revoker.domain.ledger import STATES, BatchSummary, LedgerRecord, LedgerWrite
+from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, redrive_due
 from rcs_revoker.domain.lifecycle import MessageLife
 from rcs_revoker.domain.outcome_events import OutcomeEvent, RecordChange
-
-QUEUEABLE = ("sent", "queued", "retrying", "rejected", "failed")
 
 
 @dataclass
 class InMemoryLedger:
     """`unavailable`: every call fails as DynamoDB's would; `failing`: only the calls for these UUIDs do;
-    `writes_fail`: reads work, writes fail."""
+    `writes_fail`: reads work, writes fail; `writes_fail_after`: that many more writes work, then they fail."""
 
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     items: dict[str, dict[str, Any]] = field(default_factory=dict)
     unavailable: bool = False
     failing: set[str] = field(default_factory=set)
     writes_fail: bool = False
+    writes_fail_after: int | None = None
     stream: list[RecordChange] = field(default_factory=list)
+    members: dict[str, list[str]] = field(default_factory=dict)  # batch id -> message UUIDs
     saves: int = 0
     _sequence: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -36,6 +36,10 @@ class InMemoryLedger:
         self._check(message_uuid)
         item = self.items.get(message_uuid)
         return _record(message_uuid, item) if item else None
+
+    def get_many(self, message_uuids: list[str]) -> dict[str, LedgerRecord]:
+        found = (self.get(uuid) for uuid in message_uuids)
+        return {record.message_uuid: record for record in found if record is not None}
 
     def save(self, write: LedgerWrite) -> bool:
         self._check(write.message_uuid, writing=True)
@@ -49,7 +53,10 @@ class InMemoryLedger:
             ):
                 return False
             updated = self._stamped(item)
-            for name, value in write.fields.items():
+            fields = dict(write.fields)
+            if "state" in fields and "redrive_at" not in fields:
+                fields["redrive_at"] = redrive_due(fields["state"], self.clock())
+            for name, value in fields.items():
                 if value is None:
                     updated.pop(name, None)
                 else:
@@ -62,35 +69,21 @@ class InMemoryLedger:
             self._commit(write.message_uuid, item, updated, write.events)
             return True
 
-    def mark_queued(self, message_uuid: str, batch_id: str, event: OutcomeEvent) -> bool:
-        self._check(message_uuid, writing=True)
+    def add_to_batch(self, batch_id: str, message_uuids: list[str]) -> None:
+        self._check(batch_id, writing=True)
         with self._lock:
-            item = self.items.get(message_uuid)
-            if item is not None and item["state"] not in QUEUEABLE:
-                return False
-            updated = self._stamped(item)
-            updated.update(state="queued", batch_id=batch_id, version=updated.get("version", 0) + 1)
-            updated.setdefault("attempts", 0)
-            updated.pop("last_error", None)
-            self._commit(message_uuid, item, updated, (event,))
-            return True
+            known = self.members.setdefault(batch_id, [])
+            known += [uuid for uuid in message_uuids if uuid not in known]
 
     def batch(self, batch_id: str) -> BatchSummary | None:
         self._check(batch_id)
-        counts = dict.fromkeys(STATES, 0)
-        pending: list[str] = []
-        ended: dict[str, list[dict[str, str | None]]] = {"failed": [], "rejected": []}
-        for uuid, item in sorted(self.items.items()):  # the index is in message_uuid order
-            if item.get("batch_id") != batch_id:
-                continue
-            counts[item["state"]] += 1
-            if item["state"] == "queued":
-                pending.append(uuid)
-            elif item["state"] in ended:
-                ended[item["state"]].append({"message_uuid": uuid, "last_error": item.get("last_error")})
-        if not any(counts.values()):
-            return None
-        return BatchSummary(batch_id, counts, pending, ended["failed"], ended["rejected"])
+        members = self.members.get(batch_id)
+        return BatchSummary.of(batch_id, members, self.get_many(members)) if members else None
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        self._check("due")
+        waiting = [(item["redrive_at"], uuid) for uuid, item in self.items.items() if item.get("redrive_at")]
+        return [uuid for at, uuid in sorted(waiting) if at <= now][:limit]
 
     def published(self) -> list[tuple[str, dict[str, Any]]]:
         """Every event the stream carries, in order: what the outcome publisher would put on the bus."""
@@ -114,6 +107,9 @@ class InMemoryLedger:
         self.stream.append(RecordChange(str(next(self._sequence)), message_uuid, after["version"], previous, events))
 
     def _check(self, key: str, *, writing: bool = False) -> None:
+        if writing and self.writes_fail_after is not None:
+            self.writes_fail = self.writes_fail_after <= 0
+            self.writes_fail_after -= 1
         if self.unavailable or key in self.failing or (writing and self.writes_fail):
             raise DependencyUnavailable("DynamoDB did not answer for the ledger table (fake).")
 
@@ -143,6 +139,9 @@ def _record(message_uuid: str, item: dict[str, Any]) -> LedgerRecord:
         timeline=tuple(item.get("timeline", ())),
         callbacks=frozenset(item.get("callbacks", ())),
         outcome=item.get("outcome"),
+        request=item.get("request"),
+        redrives=item.get("redrives", 0),
+        redrive_at=item.get("redrive_at"),
         version=item.get("version", 0),
     )
 

@@ -1,11 +1,9 @@
-"""The bulk queue, in memory (RevocationQueue): sends in batches, receives with receive counts, delays."""
+"""The bulk queue, in memory (RevocationQueue): sends in batches (delayed or not), receives with receive counts."""
 
 import itertools
 import threading
 from dataclasses import dataclass, field
 from typing import Any
-
-from rcs_revoker.domain.errors import DependencyUnavailable
 
 SQS_BATCH_SIZE = 10
 
@@ -15,13 +13,12 @@ class QueuedMessage:
     body: dict[str, Any]
     receive_count: int = 0
     receipt_handle: str | None = None
-    invisible_for_s: int = 0  # set by delay(); receive() skips it until advance() passes it
+    invisible_for_s: int = 0  # a send's delay; receive() skips it until advance() passes it
 
 
 @dataclass
 class InMemoryRevocationQueue:
-    """`refuse`: message UUIDs whose entries are refused (with why); `unavailable`: nothing is sent, and
-    delay() fails."""
+    """`refuse`: message UUIDs whose entries are refused (with why); `unavailable`: nothing is sent."""
 
     refuse: dict[str, str] = field(default_factory=dict)
     unavailable: bool = False
@@ -34,7 +31,7 @@ class InMemoryRevocationQueue:
     def batch_size(self) -> int:
         return SQS_BATCH_SIZE
 
-    def send(self, messages: dict[str, dict[str, Any]]) -> dict[str, str]:
+    def send(self, messages: dict[str, dict[str, Any]], *, delay_s: int = 0) -> dict[str, str]:
         with self._lock:
             self.sends += 1
             if self.unavailable or len(messages) > SQS_BATCH_SIZE:
@@ -43,7 +40,7 @@ class InMemoryRevocationQueue:
             for entry, body in messages.items():
                 why = self.refuse.get(body["request"]["message_uuid"])
                 if why is None:
-                    self.messages.append(QueuedMessage(body))
+                    self.messages.append(QueuedMessage(body, invisible_for_s=min(delay_s, 900)))
                 else:
                     failures[entry] = why
             return failures
@@ -57,12 +54,10 @@ class InMemoryRevocationQueue:
                 message.receipt_handle = f"receipt-{next(self._handles)}"
             return visible
 
-    def delay(self, receipt_handle: str, seconds: int) -> None:
-        if self.unavailable:
-            raise DependencyUnavailable("SQS did not delay the message (fake).")
+    def delete(self, message: QueuedMessage) -> None:
+        """What Lambda does with a message whose record succeeded."""
         with self._lock:
-            message = next(m for m in self.messages if m.receipt_handle == receipt_handle)
-            message.invisible_for_s = seconds
+            self.messages.remove(message)
 
     def advance(self, seconds: int) -> None:
         """Lets `seconds` pass for the delayed messages."""

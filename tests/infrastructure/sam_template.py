@@ -22,6 +22,7 @@ FUNCTION_CODE = {
     "RevokeWorkerFunction": ("functions/revoke_worker/", "${AWS::StackName}-revoke-worker"),
     "StatusWebhookFunction": ("functions/status_webhook/", "${AWS::StackName}-status-webhook"),
     "OutcomePublisherFunction": ("functions/outcome_publisher/", "${AWS::StackName}-outcome-publisher"),
+    "ReconcilerFunction": ("functions/reconciler/", "${AWS::StackName}-reconciler"),
 }
 # The bus the revocation rule listens on and the outcome publisher puts on: the one the stack creates, or the
 # one the EventBusName parameter names.

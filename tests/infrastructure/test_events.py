@@ -48,14 +48,28 @@ def revocation_rule(template: dict[str, Any]) -> dict[str, Any]:
     return properties
 
 
-def test_every_eventbridge_rule_is_the_revocation_rule(template: dict[str, Any]) -> None:
-    rules = [
-        (logical_id, name)
+def test_the_only_rule_is_the_revocation_rule_and_the_only_schedule_the_reconciler_s(template: dict[str, Any]) -> None:
+    triggers = {
+        (logical_id, name): event["Type"]
         for logical_id, properties in functions(template).items()
         for name, event in properties.get("Events", {}).items()
         if event["Type"] in {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
-    ]
-    assert rules == [RULE_EVENT]
+    }
+    assert triggers == {RULE_EVENT: "EventBridgeRule", ("ReconcilerFunction", "EveryMinute"): "Schedule"}
+
+
+def test_the_reconciler_runs_every_minute_one_run_at_a_time_without_retries(template: dict[str, Any]) -> None:
+    reconciler = function_properties(template, "ReconcilerFunction")
+    schedule = reconciler["Events"]["EveryMinute"]["Properties"]
+    assert schedule["Schedule"] == "rate(1 minute)"
+    assert schedule["RetryPolicy"] == {"MaximumRetryAttempts": 0}
+    assert reconciler["ReservedConcurrentExecutions"] == 1
+
+
+def test_a_burst_of_events_is_bounded_by_the_event_function_s_reserved_concurrency(template: dict[str, Any]) -> None:
+    properties = function_properties(template, "RevokeEventFunction")
+    assert properties["ReservedConcurrentExecutions"] == {"Ref": "EventMaxConcurrency"}
+    assert template["Parameters"]["EventMaxConcurrency"]["Default"] == 10
 
 
 def test_rule_matches_revocation_requests_from_the_configured_sources(template: dict[str, Any]) -> None:

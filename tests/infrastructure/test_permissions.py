@@ -19,14 +19,23 @@ from tests.infrastructure.sam_template import (
 
 # Powertools Idempotency (DynamoDB) reads, creates, completes and deletes records: nothing else.
 IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
-# The ledger: only the API function creates entries (a submitted batch); every entry point reads and updates,
-# and so does the status webhook (a callback's outcome). The outcome publisher reads its stream, not the table.
+# The ledger: only the API function reads entries together and writes a batch's member items (a submitted
+# batch); every entry point reads and updates, and so do the status webhook (a callback's outcome) and the
+# reconciler (a re-drive). The outcome publisher reads its stream, not the table.
 LEDGER_ACTIONS = {
-    "RevokeApiFunction": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+    "RevokeApiFunction": [
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:BatchWriteItem",
+    ],
     "RevokeEventFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "RevokeWorkerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "StatusWebhookFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "ReconcilerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 }
+REDRIVE_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/redrive-index"}
 LEDGER_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/" + LEDGER_INDEX}
 # Every action each function may perform, exactly. A new permission must be added here on purpose.
 # (dynamodb:GetItem several times: on the agents table, the idempotency table and the ledger.)
@@ -44,6 +53,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeEventFunction"],
+        "sqs:SendMessage",
     ],
     # What SAM adds for its SQS event source (receive, delete) is checked on the translation.
     "RevokeWorkerFunction": [
@@ -51,7 +61,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeWorkerFunction"],
-        "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage",
     ],
     # The signature secret is a field of the Vonage credentials secret; no agents, no idempotency records.
     "StatusWebhookFunction": [
@@ -62,6 +72,12 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
     # for the stream (DescribeStream, GetRecords, ...) is checked on the translation.
     "OutcomePublisherFunction": [
         "events:PutEvents",
+        "sqs:SendMessage",
+    ],
+    # The due entries from the re-drive index, each entry read and updated, its request back on the queue.
+    "ReconcilerFunction": [
+        *LEDGER_ACTIONS["ReconcilerFunction"],
+        "dynamodb:Query",
         "sqs:SendMessage",
     ],
 }
@@ -85,13 +101,19 @@ TABLE_ACCESS: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
     "StatusWebhookFunction": [(LEDGER_ARN, LEDGER_ACTIONS["StatusWebhookFunction"])],
     # The ledger's stream only, through the managed policy SAM adds (test_sam_adds_the_event_source_policies...).
     "OutcomePublisherFunction": [],
+    "ReconcilerFunction": [
+        (LEDGER_ARN, LEDGER_ACTIONS["ReconcilerFunction"]),
+        (REDRIVE_INDEX_ARN, ["dynamodb:Query"]),
+    ],
 }
 # Who sends what to which queue, by the function's own statements.
 QUEUE_ACCESS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "RevokeApiFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
-    # A message Vonage rate-limited is delayed by its Retry-After.
-    "RevokeWorkerFunction": [("sqs:ChangeMessageVisibility", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
-    "RevokeEventFunction": [],
+    # A request Vonage rate-limited goes back on the queue as a new message, delayed past its Retry-After.
+    "RevokeWorkerFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
+    "RevokeEventFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
+    # A re-driven request goes back on the queue.
+    "ReconcilerFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
     "StatusWebhookFunction": [],
     # The stream mapping's OnFailure destination: Lambda sends with the function's role.
     "OutcomePublisherFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["OutcomePublisherFailuresQueue", "Arn"]})],
@@ -164,13 +186,16 @@ def test_table_access_is_scoped_per_table(template: dict[str, Any], logical_id: 
     assert set(TABLE_ACCESS) == set(EXPECTED_ACTIONS)
 
 
-def test_the_queried_index_is_the_ledgers_batch_index(template: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("function_id", "index_name"), [("RevokeApiFunction", LEDGER_INDEX), ("ReconcilerFunction", "redrive-index")]
+)
+def test_each_queried_index_is_one_the_ledger_has(template: dict[str, Any], function_id: str, index_name: str) -> None:
     # The index ARN in the policy is a string: a renamed index would leave the Query denied.
-    (index,) = template["Resources"]["LedgerTable"]["Properties"]["GlobalSecondaryIndexes"]
-    assert index["IndexName"] == LEDGER_INDEX
-    statements = policy_statements(function_properties(template, "RevokeApiFunction"))
+    indexes = template["Resources"]["LedgerTable"]["Properties"]["GlobalSecondaryIndexes"]
+    assert index_name in [index["IndexName"] for index in indexes]
+    statements = policy_statements(function_properties(template, function_id))
     (query,) = [s for s in statements if "dynamodb:Query" in as_list(s["Action"])]
-    assert sub_string(as_list(query["Resource"])[0]) == "${LedgerTable.Arn}/index/" + index["IndexName"]
+    assert sub_string(as_list(query["Resource"])[0]) == "${LedgerTable.Arn}/index/" + index_name
 
 
 def test_queue_access_is_scoped_to_the_queue_each_function_uses(template: dict[str, Any]) -> None:
@@ -189,15 +214,19 @@ def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str,
     invoke_config = translated["Resources"]["RevokeEventFunctionEventInvokeConfig"]["Properties"]
     assert invoke_config["FunctionName"] == {"Ref": "RevokeEventFunction"}
     # The event function: its on-failure destination (added by SAM). The API function: the revocation
-    # queue (its own statement). The worker consumes, never sends (its failures are redriven by SQS). The
-    # webhook sends nothing. The publisher: its stream's OnFailure destination (its own statement: SAM adds
+    # queue (its own statement), as the worker and the event function (a rate-limited request) and the
+    # reconciler (a re-drive) do. The webhook sends nothing. The publisher: its stream's OnFailure destination (its own statement: SAM adds
     # none for a DynamoDB event's destination without a Type).
     expected = {
-        "RevokeEventFunction": [{"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]}],
+        "RevokeEventFunction": [
+            {"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]},
+            {"Fn::GetAtt": ["RevocationQueue", "Arn"]},
+        ],
         "RevokeApiFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
-        "RevokeWorkerFunction": [],
+        "RevokeWorkerFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
         "StatusWebhookFunction": [],
         "OutcomePublisherFunction": [{"Fn::GetAtt": ["OutcomePublisherFailuresQueue", "Arn"]}],
+        "ReconcilerFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
     }
     assert set(expected) == set(FUNCTION_CODE)
     for function_id, resources_sent_to in expected.items():

@@ -22,8 +22,13 @@ INVOKERS = {
     ("apigateway.amazonaws.com", "RevokeApiFunction"),
     ("apigateway.amazonaws.com", "StatusWebhookFunction"),
     ("events.amazonaws.com", "RevokeEventFunction"),
+    ("events.amazonaws.com", "ReconcilerFunction"),
 }
-EVENT_RULE_ARN = {"Fn::GetAtt": ["RevokeEventFunctionRevocationRequested", "Arn"]}
+# Each function invoked by a rule: by its own rule only.
+EVENT_RULE_ARNS = {
+    "RevokeEventFunction": {"Fn::GetAtt": ["RevokeEventFunctionRevocationRequested", "Arn"]},
+    "ReconcilerFunction": {"Fn::GetAtt": ["ReconcilerFunctionEveryMinute", "Arn"]},
+}
 # The functions Lambda itself invokes, polling their source through an event source mapping: no permission.
 POLLED = {
     "RevokeWorkerFunction": {"Fn::GetAtt": ["RevocationQueue", "Arn"]},
@@ -112,7 +117,8 @@ def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[s
     permissions = {
         k: r["Properties"] for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Permission"
     }
-    assert len(permissions) == 6  # five API routes (four of the API function, the webhook), one EventBridge rule
+    # Five API routes (four of the API function, the webhook), the EventBridge rule and the reconciler's schedule.
+    assert len(permissions) == 7
     # The route each API permission must be scoped to, by function.
     routes = {
         "RevokeApiFunction": {execute_api_arn(method, path) for method, path in API_ROUTES},
@@ -133,7 +139,7 @@ def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[s
             assert arn in routes[function_id], f"{logical_id}: {arn} is no route of {function_id}"
             scoped[function_id].add(arn)
         else:
-            assert permission["SourceArn"] == EVENT_RULE_ARN, logical_id
+            assert permission["SourceArn"] == EVENT_RULE_ARNS[function_id], logical_id
     assert scoped == routes, "a route of the API has no permission for its function"
     # The pollers: no permission at all (Lambda invokes them itself), each mapped to its source, and every
     # function is reached one way.

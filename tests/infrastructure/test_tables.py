@@ -20,8 +20,19 @@ def test_ledger_table_keys_index_and_ttl(template: dict[str, Any]) -> None:
     assert sorted(properties["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
         {"AttributeName": "batch_id", "AttributeType": "S"},
         {"AttributeName": "message_uuid", "AttributeType": "S"},
+        {"AttributeName": "redrive_at", "AttributeType": "N"},
+        {"AttributeName": "redrive_shard", "AttributeType": "S"},
     ]
-    (index,) = properties["GlobalSecondaryIndexes"]
+    index, redrive = properties["GlobalSecondaryIndexes"]
+    # The reconciler's: the due entries' keys, by shard and time.
+    assert redrive == {
+        "IndexName": "redrive-index",
+        "KeySchema": [
+            {"AttributeName": "redrive_shard", "KeyType": "HASH"},
+            {"AttributeName": "redrive_at", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
+    }
     assert index["IndexName"] == LEDGER_INDEX
     assert index["KeySchema"] == [
         {"AttributeName": "batch_id", "KeyType": "HASH"},
@@ -102,7 +113,15 @@ def test_ledger_create_table_kwargs_include_the_batch_index(template: dict[str, 
                 {"AttributeName": "message_uuid", "KeyType": "RANGE"},
             ],
             "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["state", "last_error", "attempts"]},
-        }
+        },
+        {
+            "IndexName": "redrive-index",
+            "KeySchema": [
+                {"AttributeName": "redrive_shard", "KeyType": "HASH"},
+                {"AttributeName": "redrive_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "KEYS_ONLY"},
+        },
     ]
     # The offline stack's ledger streams its changes as the deployed one does.
     assert kwargs["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -131,7 +150,8 @@ def test_ledger_create_table_kwargs_are_accepted_by_dynamodb(template: dict[str,
             ExpressionAttributeValues={":batch": {"S": "b-1"}},
         )["Items"]
     assert described["KeySchema"] == [{"AttributeName": "message_uuid", "KeyType": "HASH"}]
-    (index,) = described["GlobalSecondaryIndexes"]
+    index, redrive = described["GlobalSecondaryIndexes"]
+    assert redrive["IndexName"] == "redrive-index"
     assert index["IndexName"] == LEDGER_INDEX
     assert index["KeySchema"] == [
         {"AttributeName": "batch_id", "KeyType": "HASH"},

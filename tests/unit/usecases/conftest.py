@@ -17,7 +17,7 @@ from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
 from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
 from rcs_revoker.usecases.revoke import RevokeMessage
-from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
+from rcs_revoker.usecases.revoke_queued import RateLimitGate, RevokeQueuedMessage
 from tests.fakes.fake_vonage import FakeVonageMessages
 from tests.fakes.in_memory_agents import InMemoryAgentDirectory
 from tests.fakes.in_memory_idempotency import InMemoryIdempotencyStore
@@ -64,8 +64,8 @@ class Ports:
     def revoke(self) -> RevokeMessage:
         return RevokeMessage(exactly_once=self.exactly_once(), outcomes=self.outcomes())
 
-    def revoke_queued(self, *, jitter_s: int = 0) -> RevokeQueuedMessage:
-        return RevokeQueuedMessage(revoke=self.revoke(), queue=self.queue, jitter_s=lambda: jitter_s)
+    def revoke_queued(self, *, jitter_s: int = 0, gate: RateLimitGate | None = None) -> RevokeQueuedMessage:
+        return RevokeQueuedMessage(revoke=self.revoke(), queue=self.queue, gate=gate, jitter_s=lambda: jitter_s)
 
 
 @pytest.fixture

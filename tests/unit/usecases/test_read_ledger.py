@@ -16,7 +16,10 @@ CONTEXT = RequestContext("api", "correlation-1", NOW, client_ref="order-42")
 
 
 def queue(ports: Ports, uuid: str) -> None:
-    ports.ledger.mark_queued(uuid, BATCH_ID, recording.queued(uuid, BATCH_ID, CONTEXT))
+    write = recording.queued(ports.ledger.get(uuid), uuid, BATCH_ID, CONTEXT)
+    assert write is not None
+    ports.ledger.add_to_batch(BATCH_ID, [uuid])
+    assert ports.ledger.save(write)
 
 
 def test_a_message_s_record_is_given_as_the_ledger_has_it(ports: Ports) -> None:
@@ -30,7 +33,7 @@ def test_a_message_s_record_is_given_as_the_ledger_has_it(ports: Ports) -> None:
         "fallback": None,
         "batch_id": BATCH_ID,
         "region": "eu",
-        "attempts": 1,
+        "attempts": 0,  # counted when Vonage is asked, which this test leaves out
         "last_error": None,
         "vonage_request_id": "vonage-1",
         "agent_id": None,
@@ -41,7 +44,10 @@ def test_a_message_s_record_is_given_as_the_ledger_has_it(ports: Ports) -> None:
         "vonage_error": None,
         "client_ref": "order-42",
         "metadata": None,
-        "timeline": [{"at": NOW.isoformat(), "event": "revocation-accepted", "vonage_request_id": "vonage-1"}],
+        "timeline": [
+            {"at": NOW.isoformat(), "event": "queued", "batch_id": BATCH_ID},
+            {"at": NOW.isoformat(), "event": "revocation-accepted", "vonage_request_id": "vonage-1"},
+        ],
         "created_at": NOW.isoformat(),
         "updated_at": NOW.isoformat(),
     }
@@ -63,8 +69,9 @@ def test_a_batch_summary_counts_states_and_lists_pending_and_failed(ports: Ports
     third = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
     for uuid in (UUID, OTHER_UUID, third):
         queue(ports, uuid)
-    ports.outcomes().rejected(VonageTimeout("slow", message_uuid=OTHER_UUID), invocation("sqs"), CONTEXT)
-    ports.outcomes().rejected(UnknownAgent("no agent x", message_uuid=third), invocation("sqs"), CONTEXT)
+    worker = RequestContext("sqs", "message-1", NOW)
+    ports.outcomes().rejected(VonageTimeout("slow", message_uuid=OTHER_UUID), invocation("sqs"), worker)
+    ports.outcomes().rejected(UnknownAgent("no agent x", message_uuid=third), invocation("sqs"), worker)
     summary = ReadLedger(ports.ledger).batch(BATCH_ID.upper())
     counts = dict.fromkeys(STATES, 0) | {"queued": 1, "failed": 1, "rejected": 1}
     assert summary == {

@@ -2,10 +2,12 @@
 ledger's stream), and when it says that something was not recorded."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from rcs_revoker.domain.errors import (
+    DependencyUnavailable,
     InvalidRequest,
     OutcomeNotRecorded,
     RevocationError,
@@ -36,12 +38,7 @@ def test_an_acceptance_is_written_as_requested_and_its_event_published_once(port
 
     record = ports.ledger.get(UUID)
     assert record is not None
-    assert (record.state, record.region, record.vonage_request_id, record.attempts) == (
-        "requested",
-        "ap",
-        "vonage-1",
-        1,
-    )
+    assert (record.state, record.region, record.vonage_request_id) == ("requested", "ap", "vonage-1")
     assert (record.client_ref, record.metadata) == ("order-42", {"shop": "fr"})
     [detail] = ports.published().of_type(ACCEPTED_DETAIL_TYPE)
     assert detail == {
@@ -64,13 +61,30 @@ def test_an_acceptance_is_written_as_requested_and_its_event_published_once(port
 
 
 def test_a_replayed_acceptance_writes_and_publishes_nothing_more(ports: Ports) -> None:
-    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None)
+    ports.outcomes().write_ahead(UUID, CONTEXT, None)(Region.AP)
+    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, ports.ledger.get(UUID))
     replayed = RevocationAccepted(message_uuid=UUID, region=Region.AP, vonage_request_id="vonage-1", replayed=True)
     assert ports.outcomes().accepted(replayed, invocation(), CONTEXT, ports.ledger.get(UUID)) is True
     assert len(ports.published().of_type(ACCEPTED_DETAIL_TYPE)) == 1
     record = ports.ledger.get(UUID)
     assert record is not None
-    assert record.attempts == 1
+    assert record.attempts == 1  # one PATCH: a replay asks Vonage nothing
+
+
+def test_the_write_ahead_records_each_patch_as_an_attempt_and_publishes_nothing(ports: Ports) -> None:
+    for _ in range(2):
+        ports.outcomes().write_ahead(UUID, CONTEXT, ports.ledger.get(UUID))(Region.AP)
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.region, record.attempts, record.client_ref) == ("revoking", "ap", 2, "order-42")
+    assert record.redrive_at == NOW + timedelta(minutes=2)  # the reconciler's, if nothing moves it on
+    assert ports.published().events == []
+
+
+def test_a_write_ahead_the_ledger_cannot_take_stops_the_call(ports: Ports) -> None:
+    ports.ledger.writes_fail = True
+    with pytest.raises(DependencyUnavailable):
+        ports.outcomes().write_ahead(UUID, CONTEXT, None)(Region.AP)
 
 
 def test_without_a_ledger_nothing_is_written_nor_published_and_nothing_is_missing() -> None:
@@ -125,11 +139,7 @@ def test_a_transient_failure_with_retries_left_is_counted_and_publishes_nothing(
     assert ports.outcomes().rejected(error, invocation("sqs", final_attempt=False), CONTEXT) is True
     record = ports.ledger.get(UUID)
     assert record is not None
-    assert (record.state, record.attempts, record.last_error) == (
-        "retrying",
-        1,
-        "vonage-timeout: Vonage did not answer in time.",
-    )
+    assert (record.state, record.last_error) == ("retrying", "vonage-timeout: Vonage did not answer in time.")
     assert ports.published().events == []
 
 

@@ -11,6 +11,7 @@ from rcs_revoker.domain.errors import (
     InvalidRequest,
     NoRegionSource,
     OutcomeNotRecorded,
+    RevocationError,
     RevocationWindowExpired,
     UnknownAgent,
 )
@@ -88,11 +89,12 @@ def test_a_refused_request_about_a_real_message_is_recorded_and_published(ports:
 def test_an_event_whose_outcome_is_not_recorded_fails_and_its_retry_records_it_without_a_patch(
     ports: Ports, entry_point: str
 ) -> None:
-    ports.ledger.writes_fail = True
+    ports.ledger.writes_fail_after = 1  # the attempt is recorded, then the ledger fails
     with pytest.raises(OutcomeNotRecorded) as caught:
         ports.revoke()(by_region, invocation(entry_point))  # type: ignore[arg-type]
     assert caught.value.transient
-    ports.ledger.writes_fail = False
+    assert ports.ledger.items[UUID]["state"] == "revoking"  # what the reconciler would finish
+    ports.ledger.writes_fail_after, ports.ledger.writes_fail = None, False
 
     retried = ports.revoke()(by_region, invocation(entry_point))  # type: ignore[arg-type]
     assert isinstance(retried, RevocationAccepted)
@@ -102,9 +104,35 @@ def test_an_event_whose_outcome_is_not_recorded_fails_and_its_retry_records_it_w
 
 
 def test_an_api_caller_gets_vonage_s_answer_even_when_the_ledger_cannot_take_it(ports: Ports) -> None:
-    ports.ledger.writes_fail = True
+    ports.ledger.writes_fail_after = 1
     result = ports.revoke()(by_region, invocation("api"))
     assert isinstance(result, RevocationAccepted)
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.attempts) == ("revoking", 1)  # never a 404 for a message Vonage accepted
+
+
+@pytest.mark.parametrize("entry_point", ["api", "eventbridge", "sqs"])
+def test_vonage_is_not_asked_when_the_ledger_cannot_record_the_attempt(ports: Ports, entry_point: str) -> None:
+    ports.ledger.writes_fail = True
+    with pytest.raises(RevocationError) as caught:
+        ports.revoke()(by_region, invocation(entry_point))  # type: ignore[arg-type]
+    assert caught.value.transient
+    assert ports.vonage.calls == []
+    assert ports.store.records == {}  # nothing left "in progress" to block the retry
+
+
+def test_the_attempt_is_recorded_before_vonage_is_asked(ports: Ports) -> None:
+    seen: list[str | None] = []
+
+    def ask(message_uuid: str, region: Region, *, deadline: float) -> str | None:
+        record = ports.ledger.get(message_uuid)
+        seen.append(record.state if record else None)
+        return "vonage-1"
+
+    ports.vonage.revoke = ask  # type: ignore[method-assign]
+    ports.revoke()(by_region, invocation("api"))
+    assert seen == ["revoking"]
 
 
 def test_an_event_whose_refusal_is_not_recorded_fails_naming_the_message(ports: Ports) -> None:

@@ -131,13 +131,18 @@ def test_an_already_requested_message_is_counted_and_not_queued_again(ports: Por
     assert ports.ledger.items[UUID]["state"] == "requested"
 
 
-def test_a_message_the_ledger_cannot_record_is_not_queued(ports: Ports) -> None:
-    ports.ledger.failing.add(UUID)
+def test_nothing_is_queued_when_the_ledger_cannot_be_read(ports: Ports) -> None:
+    ports.ledger.unavailable = True
+    with pytest.raises(DependencyUnavailable):
+        submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}]})
+    assert ports.queue.bodies() == []
+
+
+def test_a_queued_message_whose_record_cannot_be_written_is_still_accepted(ports: Ports) -> None:
+    ports.ledger.writes_fail = True  # after the queue took them: the worker records what it revokes
     receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
-    assert receipt["accepted"] == 1
-    [rejected] = receipt["rejected"]
-    assert (rejected["index"], rejected["title"]) == (0, "Not queued")
-    assert [body["request"]["message_uuid"] for body in ports.queue.bodies()] == [OTHER_UUID]
+    assert (receipt["accepted"], receipt["rejected"]) == (2, [])
+    assert sorted(body["request"]["message_uuid"] for body in ports.queue.bodies()) == sorted([UUID, OTHER_UUID])
 
 
 def test_a_message_the_queue_refuses_is_reported_and_recorded_failed(ports: Ports) -> None:

@@ -13,12 +13,14 @@ from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.adapters.vonage_webhook_signature import VonageWebhookVerifier
 from rcs_revoker.config import Settings, settings
+from rcs_revoker.deadlines import time_left
 from rcs_revoker.domain.ports import IdempotencyStore
 from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
 from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from rcs_revoker.usecases.read_ledger import ReadLedger
 from rcs_revoker.usecases.receive_status import ReceiveStatusCallback
+from rcs_revoker.usecases.reconcile import ReconcileLedger
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
 from rcs_revoker.usecases.revoke import RevokeMessage
 from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
@@ -36,6 +38,7 @@ class Service:
     read_ledger: ReadLedger
     receive_status: ReceiveStatusCallback
     publish_outcomes: PublishOutcomes
+    reconcile: ReconcileLedger
 
 
 @cache
@@ -60,7 +63,7 @@ def service() -> Service:
         settings=config,
         revoke=revoke,
         revoke_queued=RevokeQueuedMessage(revoke=revoke, queue=queue),
-        submit_batch=SubmitBatch(ledger=ledger, queue=queue, default_region=config.default_region),
+        submit_batch=SubmitBatch(ledger=ledger, queue=queue, default_region=config.default_region, time_left=time_left),
         read_ledger=ReadLedger(ledger),
         receive_status=ReceiveStatusCallback(
             verifier=VonageWebhookVerifier(credentials, max_age_s=config.webhook_max_age_s), ledger=ledger
@@ -68,6 +71,7 @@ def service() -> Service:
         publish_outcomes=PublishOutcomes(
             EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
         ),
+        reconcile=ReconcileLedger(ledger=ledger, queue=queue, time_left=time_left),
     )
 
 

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, Literal
 
+from rcs_revoker.deadlines import deadline_of
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.domain.ports import RemainingTime
 
-# Kept back from the Lambda's remaining time to build the answer and flush logs and metrics.
-RESPONSE_RESERVE_S: Final = 1.0
+# Kept back from the call to Vonage, so that its answer can still be recorded: the idempotency record's
+# completion and the ledger write, each given the time of its slowest AWS attempt (aws_clients.ATTEMPT_S).
+RECORD_RESERVE_S: Final = 6.0
 
 EntryPoint = Literal["api", "eventbridge", "sqs"]
 
@@ -19,7 +21,7 @@ EntryPoint = Literal["api", "eventbridge", "sqs"]
 class Invocation:
     entry_point: EntryPoint
     correlation_id: str
-    # A time.monotonic() value after which no call to Vonage may still be running.
+    # A time.monotonic() value by which every call (to AWS, to Vonage) must have ended.
     deadline: float
     lambda_context: RemainingTime | None = None
     # False while the request will be delivered again after a transient failure (an SQS message with
@@ -32,8 +34,12 @@ class Invocation:
     def from_lambda(
         cls, entry_point: EntryPoint, correlation_id: str, context: RemainingTime, *, final_attempt: bool = True
     ) -> "Invocation":
-        deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - RESPONSE_RESERVE_S
-        return cls(entry_point, correlation_id, deadline, context, final_attempt)
+        return cls(entry_point, correlation_id, deadline_of(context), context, final_attempt)
+
+    @property
+    def vonage_deadline(self) -> float:
+        """By when the exchange with Vonage must have ended: early enough to record its answer."""
+        return self.deadline - RECORD_RESERVE_S
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 2)

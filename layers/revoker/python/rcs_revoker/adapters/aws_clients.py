@@ -3,27 +3,51 @@
 One session loads the SDK's endpoint and model data once; a client per service (clients are thread-safe)
 keeps one connection pool per service. Endpoints come from the standard SDK configuration
 (AWS_ENDPOINT_URL works), never from code.
+
+Every call ends by the invocation's deadline (rcs_revoker.deadlines): botocore bounds each attempt by its
+connect and read timeouts, but not a call's attempts and back-off together, nor by the time a Lambda has left.
+Two event hooks do: an attempt starts only if it can end, at worst, by the deadline, and a retry is not slept
+for when no attempt could follow it in time. The call then fails with DeadlineReached, a BotoCoreError that
+every adapter already reports as the dependency being unavailable.
 """
 
 import threading
-from typing import Any
+from typing import Any, Final
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError
+from botocore.retries.standard import RetryEventAdapter, StandardRetryConditions
 
 from rcs_revoker import SERVICE_NAME, __version__
+from rcs_revoker.deadlines import time_left
+
+CONNECT_TIMEOUT_S: Final = 1.0
+READ_TIMEOUT_S: Final = 2.0
+# The longest one attempt of an AWS call can take (AWS answers whole or not at all: no dribbled replies).
+ATTEMPT_S: Final = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
+MAX_ATTEMPTS: Final = 3
+# botocore's standard mode sleeps up to 2**(attempt - 1) seconds (jittered) before a retry: 1, then 2.
+MAX_RETRY_SLEEP_S: Final = 2.0
 
 AWS_CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=3,
-    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
+    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
     user_agent_appid=f"{SERVICE_NAME}-{__version__}",
     max_pool_connections=20,  # the bulk paths call DynamoDB and SQS from several threads
 )
 
+# botocore's own rule of what standard mode retries, asked before it sleeps for a retry.
+_retryable = StandardRetryConditions(max_attempts=MAX_ATTEMPTS)
+_retry_context = RetryEventAdapter()
 _lock = threading.Lock()  # a boto3 session must not build clients from two threads at once
 _session: boto3.session.Session | None = None
 _clients: dict[str, Any] = {}
+
+
+class DeadlineReached(BotoCoreError):  # type: ignore[misc]  # botocore is untyped
+    fmt = "No time was left for this AWS call before the function's deadline"
 
 
 def aws_client(service_name: str) -> Any:
@@ -34,4 +58,26 @@ def aws_client(service_name: str) -> Any:
             if _session is None:
                 _session = boto3.session.Session()
             client = _clients[service_name] = _session.client(service_name, config=AWS_CLIENT_CONFIG)
+            client.meta.events.register("before-send", _attempt_in_time)
+            client.meta.events.register_first("needs-retry", _retry_in_time)
         return client
+
+
+def _attempt_in_time(**_: Any) -> None:
+    left = time_left()
+    if left is not None and left < ATTEMPT_S:
+        raise DeadlineReached
+
+
+def _retry_in_time(**kwargs: Any) -> None:
+    """Registered first: when botocore would sleep and retry but no attempt could follow in time, the call
+    ends now. Answers nothing itself (None), so that botocore's own handler decides every other case."""
+    left = time_left()
+    if (
+        left is None
+        or left >= MAX_RETRY_SLEEP_S + ATTEMPT_S
+        or isinstance(kwargs.get("caught_exception"), DeadlineReached)
+    ):
+        return
+    if _retryable.is_retryable(_retry_context.create_retry_context(**kwargs)):
+        raise DeadlineReached

@@ -1,11 +1,16 @@
 """The revocation ledger on DynamoDB: one item per message UUID (what it holds is rcs_revoker.domain.ledger's).
 
-Every change but the bulk path's `mark_queued` is a LedgerWrite made only if the item is still at the
-version it was read at (optimistic concurrency): a status callback and a revocation arriving together never
-both act on the same state. The events a change publishes are written into the item with its new version;
-the table's stream carries them to the bus (functions/outcome_publisher), so that nothing is published for
-a write that failed and nothing is lost when a function dies after writing. A batch is read through its
-index, never by scanning the table.
+Every change is a LedgerWrite made only if the item is still at the version it was read at (optimistic
+concurrency): a status callback and a revocation arriving together never both act on the same state. The
+events a change publishes are written into the item with its new version; the table's stream carries them to
+the bus (functions/outcome_publisher), so that nothing is published for a write that failed and nothing is
+lost when a function dies after writing.
+
+Two sparse indexes, never a scan: a batch's members (one small item per batch and message, keyed
+`batch#{batch_id}#{message_uuid}`, so that a message named in two batches stays in both) and the records
+waiting for something of ours (`redrive_shard`, `redrive_at`: what the reconciler asks again). The index is
+sharded on the UUID's first hexadecimal digit: one partition key for every pending record would cap a bulk
+submission at one index partition's write throughput.
 """
 
 import json
@@ -19,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.adapters.dynamodb_attributes import error_code, string_attribute
 from rcs_revoker.domain.errors import DependencyUnavailable
-from rcs_revoker.domain.ledger import STATES, BatchSummary, LedgerRecord, LedgerWrite
+from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, redrive_due
 from rcs_revoker.domain.lifecycle import MessageLife
 from rcs_revoker.domain.outcome_events import OutcomeEvent
 from rcs_revoker.domain.revocation import REVOCATION_WINDOW
@@ -27,8 +32,12 @@ from rcs_revoker.domain.revocation import REVOCATION_WINDOW
 # A few days past the window: long enough to answer "was it revoked?" after an incident, then gone (TTL).
 LEDGER_RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(days=3)
 BATCH_INDEX: Final = "batch_id-index"
-# Where a bulk message may be queued (again): not once Vonage accepted its revocation or reported its end.
-_QUEUEABLE: Final = ("sent", "queued", "retrying", "rejected", "failed")
+REDRIVE_INDEX: Final = "redrive-index"
+REDRIVE_SHARDS: Final = tuple("0123456789abcdef")
+MEMBER_PREFIX: Final = "batch#"
+BATCH_GET_SIZE: Final = 100  # the most keys one BatchGetItem takes
+BATCH_WRITE_SIZE: Final = 25  # the most items one BatchWriteItem takes
+BATCH_WRITE_ATTEMPTS: Final = 4
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
@@ -52,12 +61,28 @@ class DynamoDbLedger:
             raise _unavailable(error) from None
         return record_of(item) if item else None
 
+    def get_many(self, message_uuids: list[str]) -> dict[str, LedgerRecord]:
+        records: dict[str, LedgerRecord] = {}
+        for start in range(0, len(message_uuids), BATCH_GET_SIZE):
+            keys = [{"message_uuid": {"S": uuid}} for uuid in message_uuids[start : start + BATCH_GET_SIZE]]
+            for item in self._batch_get(keys):
+                record = record_of(item)
+                records[record.message_uuid] = record
+        return records
+
     def save(self, write: LedgerWrite) -> bool:
         expression = _Expression()
-        for name, value in write.fields.items():
+        fields = dict(write.fields)
+        if "state" in fields and "redrive_at" not in fields:
+            fields["redrive_at"] = redrive_due(fields["state"], datetime.now(UTC))
+        if "redrive_at" in fields:
+            due = fields.pop("redrive_at")
+            expression.set_or_remove("redrive_at", int(due.timestamp()) if due else None)
+            expression.set_or_remove("redrive_shard", write.message_uuid[0] if due else None)
+        for name, value in fields.items():
             # metadata is the sender's JSON, kept as text: DynamoDB's own types have no floats.
             stored = json.dumps(value, separators=(",", ":")) if name == "metadata" and value is not None else value
-            expression.set_or_remove(name, stored)
+            expression.set_or_remove(_STORED_AS.get(name, name), stored)
         if write.timeline:
             expression.sets.append("#timeline = list_append(if_not_exists(#timeline, :empty), :entries)")
             expression.names["#timeline"] = "timeline"
@@ -81,47 +106,86 @@ class DynamoDbLedger:
                 expression.values[":expected"] = {"N": str(write.expected_version)}
         return self._update(write.message_uuid, expression, condition)
 
-    def mark_queued(self, message_uuid: str, batch_id: str, event: OutcomeEvent) -> bool:
-        expression = _Expression()
-        expression.set_or_remove("state", "queued")
-        expression.set_or_remove("batch_id", batch_id)
-        expression.set_or_remove("last_error", None)
-        expression.set_or_remove("events", _events((event,)))
-        expression.sets.append("attempts = if_not_exists(attempts, :zero)")
-        expression.sets.append("#version = if_not_exists(#version, :zero) + :one")
-        expression.names["#version"] = "version"
-        expression.values[":one"] = {"N": "1"}
-        states = ", ".join(f":queueable{index}" for index in range(len(_QUEUEABLE)))
-        for index, state in enumerate(_QUEUEABLE):
-            expression.values[f":queueable{index}"] = {"S": state}
-        expression.names["#state"] = "state"
-        return self._update(message_uuid, expression, f"attribute_not_exists(message_uuid) OR #state IN ({states})")
+    def add_to_batch(self, batch_id: str, message_uuids: list[str]) -> None:
+        expires = {"N": str(int(time.time() + LEDGER_RECORD_LIFETIME.total_seconds()))}
+        items = [
+            {
+                "message_uuid": {"S": f"{MEMBER_PREFIX}{batch_id}#{uuid}"},
+                "batch_id": {"S": batch_id},
+                "expires_at": expires,
+            }
+            for uuid in message_uuids
+        ]
+        for start in range(0, len(items), BATCH_WRITE_SIZE):
+            self._batch_write([{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_SIZE]])
 
     def batch(self, batch_id: str) -> BatchSummary | None:
-        counts = dict.fromkeys(STATES, 0)
-        pending: list[str] = []
-        ended: dict[str, list[dict[str, str | None]]] = {"failed": [], "rejected": []}
+        members: list[str] = []
         try:
             pages = self.client.get_paginator("query").paginate(
                 TableName=self._table_name,
                 IndexName=BATCH_INDEX,
                 KeyConditionExpression="batch_id = :batch",
                 ExpressionAttributeValues={":batch": {"S": batch_id}},
+                ProjectionExpression="message_uuid",
             )
             for page in pages:
-                for item in page.get("Items", []):
-                    state = item["state"]["S"]
-                    counts[state] = counts.get(state, 0) + 1
-                    uuid = item["message_uuid"]["S"]
-                    if state == "queued":
-                        pending.append(uuid)
-                    elif state in ended:
-                        ended[state].append({"message_uuid": uuid, "last_error": string_attribute(item, "last_error")})
+                # A member item's key names the message; a record written before members existed is its own.
+                members += [item["message_uuid"]["S"].rpartition("#")[2] for item in page.get("Items", [])]
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(error) from None
-        if not any(counts.values()):
+        if not members:
             return None
-        return BatchSummary(batch_id, counts, pending, ended["failed"], ended["rejected"])
+        return BatchSummary.of(batch_id, members, self.get_many(members))
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        due: list[str] = []
+        try:
+            for shard in REDRIVE_SHARDS:
+                pages = self.client.get_paginator("query").paginate(
+                    TableName=self._table_name,
+                    IndexName=REDRIVE_INDEX,
+                    KeyConditionExpression="redrive_shard = :shard AND redrive_at <= :now",
+                    ExpressionAttributeValues={":shard": {"S": shard}, ":now": {"N": str(int(now.timestamp()))}},
+                    PaginationConfig={"MaxItems": limit - len(due)},
+                )
+                for page in pages:
+                    due += [item["message_uuid"]["S"] for item in page.get("Items", [])]
+                if len(due) >= limit:
+                    break
+        except (ClientError, BotoCoreError) as error:
+            raise _unavailable(error) from None
+        return due[:limit]
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        request: dict[str, Any] = {self._table_name: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.05 * 2**attempt)  # what DynamoDB left unprocessed (throttling): again, later
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except (ClientError, BotoCoreError) as error:
+                raise _unavailable(error) from None
+            found += response.get("Responses", {}).get(self._table_name, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                return found
+        raise DependencyUnavailable("DynamoDB left part of a ledger read unprocessed, after retries.")
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        pending: dict[str, Any] = {self._table_name: requests}
+        for attempt in range(BATCH_WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.05 * 2**attempt)
+            try:
+                response = self.client.batch_write_item(RequestItems=pending)
+            except (ClientError, BotoCoreError) as error:
+                raise _unavailable(error) from None
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+        raise DependencyUnavailable("DynamoDB left part of a ledger write unprocessed, after retries.")
 
     def _update(self, message_uuid: str, expression: "_Expression", condition: str) -> bool:
         now = datetime.now(UTC).isoformat()
@@ -185,13 +249,18 @@ class _Expression:
         return " ".join(parts)
 
 
+# A record's latest batch is not stored as `batch_id`: that attribute puts an item in the batch index, where
+# only member items belong.
+_STORED_AS: Final = {"batch_id": "latest_batch_id"}
+
+
 def record_of(item: dict[str, Any]) -> LedgerRecord:
     """A ledger item (as GetItem or the table's stream gives it) as the domain's record."""
     metadata = string_attribute(item, "metadata")
     return LedgerRecord(
         message_uuid=item["message_uuid"]["S"],
         state=item["state"]["S"],
-        batch_id=string_attribute(item, "batch_id"),
+        batch_id=string_attribute(item, "latest_batch_id") or string_attribute(item, "batch_id"),
         region=string_attribute(item, "region"),
         attempts=int(item.get("attempts", {}).get("N", "0")),
         last_error=string_attribute(item, "last_error"),
@@ -212,6 +281,9 @@ def record_of(item: dict[str, Any]) -> LedgerRecord:
         timeline=tuple(_deserialize(item["timeline"])) if "timeline" in item else (),
         callbacks=frozenset(item.get("callbacks", {}).get("SS", [])),
         outcome=string_attribute(item, "outcome"),
+        request=_deserialize(item["request"]) if "request" in item else None,
+        redrives=int(item.get("redrives", {}).get("N", "0")),
+        redrive_at=datetime.fromtimestamp(int(item["redrive_at"]["N"]), UTC) if "redrive_at" in item else None,
         version=int(item.get("version", {}).get("N", "0")),
     )
 

@@ -1,4 +1,4 @@
-"""The bulk revocation queue: what the API puts in, in batches of ten, and how the worker delays a message."""
+"""The bulk revocation queue: what the API, the reconciler and a rate-limited worker put in, in batches of ten."""
 
 import json
 import time
@@ -7,10 +7,10 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from rcs_revoker.adapters.aws_clients import aws_client
-from rcs_revoker.domain.errors import DependencyUnavailable
 
 SQS_BATCH_SIZE: Final = 10  # the most SendMessageBatch takes
 SEND_ATTEMPTS: Final = 3
+MAX_DELAY_S: Final = 900  # the longest DelaySeconds SQS takes
 
 
 class SqsRevocationQueue:
@@ -25,16 +25,18 @@ class SqsRevocationQueue:
     def client(self) -> Any:
         return aws_client("sqs")  # one per container, made on first use
 
-    def send(self, messages: dict[str, dict[str, Any]]) -> dict[str, str]:
-        """Sends `{id: body}` (at most ten); entries SQS refuses are sent again, twice. Returns the ids that
-        still failed, with why: the caller must not report them as queued."""
+    def send(self, messages: dict[str, dict[str, Any]], *, delay_s: int = 0) -> dict[str, str]:
+        """Sends `{id: body}` (at most ten), received no sooner than `delay_s` from now (at most 900); entries
+        SQS refuses are sent again, twice. Returns the ids that still failed, with why: the caller must not
+        report them as queued."""
+        delay = {"DelaySeconds": min(max(delay_s, 0), MAX_DELAY_S)} if delay_s else {}
         pending = dict(messages)
         refused: dict[str, str] = {}  # a sender's fault (a malformed entry) does not pass on a retry
         failures: dict[str, str] = {}
         for attempt in range(SEND_ATTEMPTS):
             if attempt:
                 time.sleep(0.05 * 2**attempt)
-            entries = [{"Id": key, "MessageBody": json.dumps(body)} for key, body in pending.items()]
+            entries = [{"Id": key, "MessageBody": json.dumps(body), **delay} for key, body in pending.items()]
             try:
                 response = self.client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             except (ClientError, BotoCoreError) as error:
@@ -48,13 +50,3 @@ class SqsRevocationQueue:
             if not pending:
                 break
         return {**refused, **failures}
-
-    def delay(self, receipt_handle: str, seconds: int) -> None:
-        """Keeps a received message invisible for `seconds` more: a rate-limited message waits its turn
-        instead of coming straight back and using up its receives."""
-        try:
-            self.client.change_message_visibility(
-                QueueUrl=self._queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
-            )
-        except (ClientError, BotoCoreError) as error:
-            raise DependencyUnavailable(f"SQS did not delay the message ({type(error).__name__}).") from None

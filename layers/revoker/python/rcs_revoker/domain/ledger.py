@@ -2,7 +2,8 @@
 moves a record on.
 
 States (see rcs_revoker.domain.lifecycle for the ones status callbacks bring): `queued` (accepted into the
-bulk queue), `retrying` (a transient failure, with a retry to come: Lambda's for an event), `requested`
+bulk queue), `revoking` (Vonage is being asked: written before the PATCH, so that a crash leaves a record to
+finish), `retrying` (a transient failure, with a retry to come: Lambda's for an event), `requested`
 (Vonage accepted the revocation), `rejected` (a permanent refusal), `failed` (transient failures until no
 retry was left), then `revoked`, `delivered`, `undelivered` once Vonage has
 said what happened to the message, or `sent` for a message known only from its callbacks.
@@ -13,7 +14,7 @@ no event is lost between the two and none is published for a write that did not 
 """
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from rcs_revoker.domain.lifecycle import MessageLife, fallback_for
@@ -21,6 +22,7 @@ from rcs_revoker.domain.outcome_events import OutcomeEvent
 
 STATES: Final = (
     "queued",
+    "revoking",
     "retrying",
     "requested",
     "rejected",
@@ -30,6 +32,26 @@ STATES: Final = (
     "undelivered",
     "sent",
 )
+# The states that wait for something of ours (a queue message, a retry, Vonage's answer): a record left in
+# one past its time is asked again by the reconciler (rcs_revoker.usecases.reconcile).
+# How long each may last before that: past the longest a normal path takes (a queue message waits out its
+# receives and rate limits, and each of those writes pushes the time on; an invocation asking Vonage ends
+# within its 30 s timeout, and its idempotency record's "in progress" with it).
+REDRIVE_AFTER: Final = {
+    "queued": timedelta(minutes=15),
+    "retrying": timedelta(minutes=15),
+    "revoking": timedelta(minutes=2),
+}
+PENDING_STATES: Final = frozenset(REDRIVE_AFTER)
+
+
+def redrive_due(state: str, now: datetime) -> datetime | None:
+    """When a record that has just entered `state` is to be asked again if nothing moved it on; None for a
+    state that waits for nothing of ours."""
+    after = REDRIVE_AFTER.get(state)
+    return now + after if after is not None else None
+
+
 # What GET /revocations/{message_uuid} shows of a record's history: the latest entries.
 TIMELINE_LENGTH: Final = 20
 
@@ -58,6 +80,12 @@ class LedgerRecord:
     # The outcome already published for a revocation (an outcome event's `outcome`), so that asking again
     # publishes none twice.
     outcome: str | None = None
+    # The request as last asked (RevocationRequest.as_fields()): what a re-drive asks again.
+    request: dict[str, Any] | None = None
+    # How many times the reconciler has re-driven the record (bounded: then it fails), and when it will next
+    # if nothing moves the record on (None: it waits for nothing of ours).
+    redrives: int = 0
+    redrive_at: datetime | None = None
     version: int = 0
 
     @property
@@ -118,6 +146,23 @@ class BatchSummary:
     pending: list[str]
     failed: list[dict[str, str | None]]
     rejected: list[dict[str, str | None]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, batch_id: str, members: list[str], records: dict[str, LedgerRecord]) -> "BatchSummary":
+        """A batch's summary from its members' records. A member without a record yet is `queued`: a message
+        is named in its batch once it is on the queue, and its record may be written after."""
+        counts = dict.fromkeys(STATES, 0)
+        pending: list[str] = []
+        ended: dict[str, list[dict[str, str | None]]] = {"failed": [], "rejected": []}
+        for uuid in sorted(set(members)):
+            record = records.get(uuid)
+            state = record.state if record else "queued"
+            counts[state] = counts.get(state, 0) + 1
+            if state in PENDING_STATES:
+                pending.append(uuid)
+            elif state in ended:
+                ended[state].append({"message_uuid": uuid, "last_error": record.last_error if record else None})
+        return cls(batch_id, counts, pending, ended["failed"], ended["rejected"])
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -21,6 +21,20 @@ class RevocationRequest:
     client_ref: str | None = None
     metadata: dict[str, Any] | None = None
 
+    def as_fields(self) -> dict[str, Any]:
+        """The request as an event's detail names it, without the sender's reference (which the ledger
+        record keeps): what the ledger stores to ask again after a crash."""
+        fields: dict[str, Any] = {"message_uuid": self.message_uuid}
+        if self.region is not None:
+            fields["region"] = self.region.value
+        elif self.country is not None:
+            fields["country"] = self.country
+        elif self.agent_id is not None:
+            fields["agent_id"] = self.agent_id
+        if self.sent_at is not None:
+            fields["sent_at"] = self.sent_at.isoformat()
+        return fields
+
 
 @dataclass(frozen=True, slots=True)
 class AgentRecord:

@@ -5,6 +5,7 @@ assertions against the fake and against the real adapter on moto server.
 """
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite
@@ -40,13 +41,20 @@ class Ledger(Protocol):
         False, with nothing written, when it has moved on: read it again and decide again."""
         ...
 
-    def mark_queued(self, message_uuid: str, batch_id: str, event: OutcomeEvent) -> bool:
-        """Records a message as queued in a batch, publishing `event`; False (nothing written) when Vonage
-        already accepted its revocation or reported its end: it is not queued again."""
+    def get_many(self, message_uuids: list[str]) -> dict[str, LedgerRecord]:
+        """The records there are of these messages (strongly consistent), by UUID."""
+        ...
+
+    def add_to_batch(self, batch_id: str, message_uuids: list[str]) -> None:
+        """Records that the batch names these messages (a message keeps every batch that named it)."""
         ...
 
     def batch(self, batch_id: str) -> BatchSummary | None:
         """The states of a batch's messages, or None when no message names the batch."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        """Up to `limit` messages whose record waits in a pending state past its re-drive time."""
         ...
 
 
@@ -58,13 +66,10 @@ class RevocationQueue(Protocol):
         """The most messages one `send` takes."""
         ...
 
-    def send(self, messages: dict[str, dict[str, Any]]) -> dict[str, str]:
-        """Sends `{entry id: message}` (at most `batch_size`); returns the entry ids not queued, with why.
-        Never raises for a failed send: what is not in the answer was queued."""
-        ...
-
-    def delay(self, receipt_handle: str, seconds: int) -> None:
-        """Keeps a received message invisible `seconds` more; raises DependencyUnavailable."""
+    def send(self, messages: dict[str, dict[str, Any]], *, delay_s: int = 0) -> dict[str, str]:
+        """Sends `{entry id: message}` (at most `batch_size`), to be received no sooner than `delay_s` (at
+        most 900) from now; returns the entry ids not queued, with why. Never raises for a failed send: what
+        is not in the answer was queued."""
         ...
 
 

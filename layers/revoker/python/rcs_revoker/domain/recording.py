@@ -7,8 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from rcs_revoker.domain.errors import RevocationError
-from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
+from rcs_revoker.domain.errors import RevocationError, VonageRateLimited
+from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, redrive_due
 from rcs_revoker.domain.lifecycle import FINAL_STATES, MessageLife, apply_status, fallback_for
 from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.outcome_events import (
@@ -21,6 +21,8 @@ from rcs_revoker.domain.outcome_events import (
     TOO_LATE_DETAIL_TYPE,
     OutcomeEvent,
 )
+from rcs_revoker.domain.regions import parse_region
+from rcs_revoker.domain.revocation import REVOCATION_WINDOW
 from rcs_revoker.domain.status_callbacks import StatusCallback
 
 
@@ -34,21 +36,43 @@ class RequestContext:
     requested_at: datetime
     client_ref: str | None = None
     metadata: dict[str, Any] | None = None
+    # The request's fields (RevocationRequest.as_fields()), kept while the record waits, to be asked again.
+    request: dict[str, Any] | None = None
 
 
-def queued(message_uuid: str, batch_id: str, context: RequestContext) -> OutcomeEvent:
-    """The event of a message accepted into the bulk queue (the write itself is the ledger's mark_queued)."""
-    return OutcomeEvent(
-        QUEUED_DETAIL_TYPE,
-        {
-            "message_uuid": message_uuid,
-            "state": "queued",
-            "fallback": None,
-            "batch_id": batch_id,
-            **_sender(context.client_ref, context.metadata),
-            **_request(context, None),
-        },
-    )
+def queued(
+    record: LedgerRecord | None, message_uuid: str, batch_id: str, context: RequestContext
+) -> LedgerWrite | None:
+    """A message put on the bulk queue; None when Vonage already accepted its revocation or reported its end
+    (it is not queued again)."""
+    if record is not None and (record.state == "requested" or record.state in FINAL_STATES):
+        return None
+    entry = {"at": context.requested_at.isoformat(), "event": "queued", "batch_id": batch_id}
+    fields: dict[str, Any] = {
+        "state": "queued",
+        "batch_id": batch_id,
+        "last_error": None,
+        "request": context.request,
+        **_new_sender(record, context),
+    }
+    write = LedgerWrite(message_uuid, _version(record), fields, (entry,))
+    return write.with_events(_event(QUEUED_DETAIL_TYPE, record, write, {"batch_id": batch_id}, context=context))
+
+
+def asking(
+    record: LedgerRecord | None, message_uuid: str, region: str, context: RequestContext, now: datetime
+) -> LedgerWrite:
+    """Vonage is about to be asked (the write-ahead): counted as an attempt, and `revoking` unless the record
+    already waits for a delivery of ours (`queued`, `retrying`) or knows more (accepted, or ended). Publishes
+    nothing: it is not an outcome, but what lets a crash before the outcome be finished."""
+    entry = {"at": now.isoformat(), "event": "vonage-asked", "region": region, "entry_point": context.entry_point}
+    fields: dict[str, Any] = {"region": region, **_new_sender(record, context)}
+    state = record.state if record else None
+    if state not in ("queued", "retrying", "requested") and state not in FINAL_STATES:
+        fields["state"] = "revoking"
+    if context.request is not None and state not in FINAL_STATES:
+        fields["request"] = {**context.request, "region": region}
+    return LedgerWrite(message_uuid, _version(record), fields, (entry,), attempts=1)
 
 
 def accepted(
@@ -66,9 +90,9 @@ def accepted(
         fields["state"] = "revoked"
     if record is not None and record.state in FINAL_STATES:
         # Vonage accepted, but its callbacks had already said how the message ended: that stays the state.
-        return _ended_already(record, context, now, fields, entry, attempts=1)
+        return _ended_already(record, context, now, fields, entry)
     fields.update(state="requested", last_error=None, outcome="accepted", **_new_sender(record, context))
-    write = LedgerWrite(result.message_uuid, _version(record), fields, (entry,), attempts=1)
+    write = LedgerWrite(result.message_uuid, _version(record), fields, (entry,))
     detail = {
         "outcome": "accepted",
         "region": result.region.value,
@@ -87,8 +111,9 @@ def refused(
     *,
     final: bool,
 ) -> LedgerWrite | None:
-    """The request ended without acceptance: permanently (`rejected`), or transiently (`failed` when no retry
-    is left, else the state is kept, `retrying` when there was none, and the attempt counted)."""
+    """The request ended without acceptance: permanently (`rejected`), or transiently: `retrying` while a
+    retry is to come (`final` False, or an API request's failure while a queued or retrying delivery of the
+    message is still to come), `failed` only when none is left. (Attempts were counted when Vonage was asked.)"""
     state = record.state if record else None
     if state == "requested" or state in FINAL_STATES:
         return None  # a late refusal never undoes an acceptance or the message's known end
@@ -98,12 +123,17 @@ def refused(
     fields: dict[str, Any] = {"last_error": why, **_new_sender(record, context)}
     if region:
         fields["region"] = region
-    if error.transient and not final:
-        fields["state"] = state or "retrying"
-        return LedgerWrite(message_uuid, _version(record), fields, (entry,), attempts=1)
+    another_delivery = context.entry_point == "api" and state in ("queued", "retrying")
+    # Off the API, a rate-limited request waits on the queue for its turn (usecases.revoke_queued): never final.
+    waits_on_queue = isinstance(error, VonageRateLimited) and context.entry_point != "api"
+    if error.transient and (not final or another_delivery or waits_on_queue):
+        fields["state"] = state if another_delivery else "retrying"
+        if context.request is not None:
+            fields["request"] = {**context.request, **({"region": region} if region else {})}
+        return LedgerWrite(message_uuid, _version(record), fields, (entry,))
     new_state, detail_type = ("failed", FAILED_DETAIL_TYPE) if error.transient else ("rejected", REJECTED_DETAIL_TYPE)
     fields.update(state=new_state, outcome=new_state)
-    write = LedgerWrite(message_uuid, _version(record), fields, (entry,), attempts=1)
+    write = LedgerWrite(message_uuid, _version(record), fields, (entry,))
     detail = {
         "outcome": "rejected",
         "reason": error.reason,
@@ -119,7 +149,41 @@ def asked_after_the_end(record: LedgerRecord, context: RequestContext, now: date
     """A revocation asked for a message whose end Vonage has already reported: Vonage is not asked; the
     outcome (too late, or confirmed: it will not reach the phone) is published once."""
     entry = {"at": now.isoformat(), "event": "revocation-not-sent", "reason": f"already {record.state}"}
-    return _ended_already(record, context, now, {}, entry, attempts=0)
+    return _ended_already(record, context, now, {}, entry)
+
+
+def redriven(record: LedgerRecord, now: datetime, *, max_redrives: int) -> tuple[LedgerWrite, dict[str, Any] | None]:
+    """A record left waiting past its time (a crash, a lost retry): asked again, with the request to send back
+    to the queue, each time later (doubling); failed, with its outcome, when it has been asked `max_redrives`
+    times, when Vonage's window has closed, or when nothing says what to ask."""
+    entry: dict[str, Any] = {"at": now.isoformat(), "event": "redriven", "from_state": record.state}
+    request = record.request or (
+        {"message_uuid": record.message_uuid, "region": record.region} if record.region else None
+    )
+    window_closed = now - datetime.fromisoformat(record.created_at) > REVOCATION_WINDOW
+    if request is not None and record.redrives < max_redrives and not window_closed:
+        due = redrive_due(record.state, now)
+        wait = (due - now) * 2 ** (record.redrives + 1) if due else None
+        fields = {"redrives": record.redrives + 1, "redrive_at": now + wait if wait else None}
+        return LedgerWrite(record.message_uuid, record.version, fields, (entry,)), request
+    if window_closed:
+        why = "Vonage's 24-hour window closed before the revocation could be finished."
+    elif request is None:
+        why = "The ledger keeps no request to ask again."
+    else:
+        why = f"Left {record.state} after {record.redrives} re-drives; a person should look at it."
+    fields = {"state": "failed", "outcome": "failed", "last_error": f"abandoned: {why}"}
+    write = LedgerWrite(record.message_uuid, record.version, fields, ({**entry, "event": "abandoned"},))
+    region = parse_region(record.region) if record.region else None
+    detail = {
+        "outcome": "rejected",
+        "reason": "abandoned",
+        "detail": why,
+        "region": record.region,
+        "host": region.host if region else None,
+        "transient": True,
+    }
+    return write.with_events(_event(FAILED_DETAIL_TYPE, record, write, detail)), None
 
 
 def status(record: LedgerRecord | None, callback: StatusCallback, body: dict[str, Any]) -> LedgerWrite | None:
@@ -164,14 +228,12 @@ def _ended_already(
     now: datetime,
     fields: dict[str, Any],
     entry: dict[str, Any],
-    *,
-    attempts: int,
 ) -> LedgerWrite | None:
     outcome = "too_late" if record.state == "delivered" else "confirmed"
     if record.outcome == outcome:
-        return LedgerWrite(record.message_uuid, record.version, fields, (entry,), attempts=attempts) if fields else None
+        return LedgerWrite(record.message_uuid, record.version, fields, (entry,)) if fields else None
     fields = {**fields, "outcome": outcome, **_new_sender(record, context)}
-    write = LedgerWrite(record.message_uuid, record.version, fields, (entry,), attempts=attempts)
+    write = LedgerWrite(record.message_uuid, record.version, fields, (entry,))
     detail_type = TOO_LATE_DETAIL_TYPE if outcome == "too_late" else CONFIRMED_DETAIL_TYPE
     end = _end_detail(outcome, record.life, None)
     return write.with_events(_event(detail_type, record, write, end, context=context, now=now))

@@ -38,12 +38,18 @@ class RevocationService:
         self._default_region = default_region
         self._clock = clock
 
-    def revoke(self, request: RevocationRequest, *, deadline: float) -> RevocationAccepted:
-        """Checks the window, resolves the region and asks Vonage to revoke; raises RevocationError."""
+    def revoke(
+        self, request: RevocationRequest, *, deadline: float, before_asking: Callable[[Region], None] | None = None
+    ) -> RevocationAccepted:
+        """Checks the window, resolves the region and asks Vonage to revoke; raises RevocationError.
+        `before_asking` is called with the region just before Vonage is asked (the ledger's write-ahead):
+        if it raises, Vonage is not asked."""
         region: Region | None = None
         try:
             check_window(request, self._clock())
             region = self.resolve_region(request)
+            if before_asking is not None:
+                before_asking(region)
             request_id = self._vonage.revoke(request.message_uuid, region, deadline=deadline)
         except RevocationError as error:
             error.message_uuid, error.region = request.message_uuid, region

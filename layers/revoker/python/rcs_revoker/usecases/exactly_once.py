@@ -44,9 +44,10 @@ class ExactlyOnceRevocation:
         deadline: float,
         correlation_id: str,
         lambda_context: RemainingTime | None = None,
+        before_asking: Callable[[Region], None] | None = None,
     ) -> RevocationAccepted:
         """The revocation's outcome: Vonage's answer to this call, or the stored one of an earlier call
-        (`replayed`). Raises RevocationError."""
+        (`replayed`). Raises RevocationError. `before_asking`: see RevocationService.revoke."""
         # Tells a stored outcome produced by this very call from one replayed from an earlier request
         # (which may even carry the same correlation id: EventBridge delivering one event twice).
         attempt_id = self._new_attempt_id()
@@ -55,7 +56,11 @@ class ExactlyOnceRevocation:
         def compute() -> dict[str, Any]:
             try:
                 outcome = self._outcome_of(
-                    request, deadline=deadline, correlation_id=correlation_id, attempt=attempt_id
+                    request,
+                    deadline=deadline,
+                    correlation_id=correlation_id,
+                    attempt=attempt_id,
+                    before_asking=before_asking,
                 )
             except RevocationError as error:
                 answered.append(error)
@@ -87,10 +92,16 @@ class ExactlyOnceRevocation:
         return _replay(stored, replayed=stored.get("attempt_id") != attempt_id)
 
     def _outcome_of(
-        self, request: RevocationRequest, deadline: float, correlation_id: str, attempt: str
+        self,
+        request: RevocationRequest,
+        *,
+        deadline: float,
+        correlation_id: str,
+        attempt: str,
+        before_asking: Callable[[Region], None] | None,
     ) -> dict[str, Any]:
         try:
-            result = self._service.revoke(request, deadline=deadline)
+            result = self._service.revoke(request, deadline=deadline, before_asking=before_asking)
         except VonageUnprocessable as error:
             # Vonage's answer for this message: stored, so a repeat is refused the same way without a call.
             return {

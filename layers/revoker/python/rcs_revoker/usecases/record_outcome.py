@@ -6,11 +6,18 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rcs_revoker.domain import recording
-from rcs_revoker.domain.errors import InvalidRequest, OutcomeNotRecorded, RevocationError, RevocationInProgress
+from rcs_revoker.domain.errors import (
+    DependencyUnavailable,
+    InvalidRequest,
+    OutcomeNotRecorded,
+    RevocationError,
+    RevocationInProgress,
+)
 from rcs_revoker.domain.ledger import LedgerRecord
 from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.ports import Ledger
 from rcs_revoker.domain.recording import RequestContext
+from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.validation import is_canonical_uuid
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
@@ -27,6 +34,33 @@ class OutcomeRecorder:
     def read(self, message_uuid: str) -> LedgerRecord | None:
         """The message's record (what its callbacks taught), or None. Raises DependencyUnavailable."""
         return self._ledger.get(message_uuid) if self._ledger is not None else None
+
+    def write_ahead(
+        self, message_uuid: str, context: RequestContext, known: LedgerRecord | None
+    ) -> Callable[[Region], None]:
+        """What to do just before Vonage is asked: record the attempt (`revoking`), so that whatever happens
+        next (a crash, a hang, an answer lost) leaves a record that the reconciler finishes. Raises
+        DependencyUnavailable when the record cannot be written: then Vonage is not asked."""
+
+        def record_attempt(region: Region) -> None:
+            if self._ledger is None:
+                return
+            now = self._clock()
+            written = write_record(
+                self._ledger,
+                message_uuid,
+                lambda record: recording.asking(record, message_uuid, region.value, context, now),
+                known=known,
+                read=True,
+            )
+            if not written:
+                raise DependencyUnavailable(
+                    "The ledger could not record the attempt, so Vonage was not asked; ask again.",
+                    message_uuid=message_uuid,
+                    region=region,
+                )
+
+        return record_attempt
 
     def accepted(
         self, result: RevocationAccepted, invocation: Invocation, context: RequestContext, known: LedgerRecord | None

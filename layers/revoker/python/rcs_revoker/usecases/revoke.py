@@ -40,11 +40,14 @@ class RevokeMessage:
             known, read = self._outcomes.read(request.message_uuid), True
             if known is not None and known.state in FINAL_STATES:
                 return self._after_the_end(known, context, invocation)
+            asked = with_what_callbacks_taught(request, known.life if known else None)
+            context = _context(asked, invocation)
             result = self._exactly_once.revoke(
-                with_what_callbacks_taught(request, known.life if known else None),
-                deadline=invocation.deadline,
+                asked,
+                deadline=invocation.vonage_deadline,
                 correlation_id=invocation.correlation_id,
                 lambda_context=invocation.lambda_context,
+                before_asking=self._outcomes.write_ahead(asked.message_uuid, context, known),
             )
         except RevocationError as error:
             if request is not None and error.message_uuid is None:
@@ -82,6 +85,7 @@ def _context(request: RevocationRequest | None, invocation: Invocation) -> Reque
         requested_at=invocation.requested_at,
         client_ref=request.client_ref if request else None,
         metadata=request.metadata if request else None,
+        request=request.as_fields() if request else None,
     )
 
 
