@@ -237,11 +237,16 @@ class Stack:
         return response
 
     def queue_depth(self, queue_url: str) -> int:
-        """Messages on the queue, visible or in flight."""
+        """Messages on the queue, visible, in flight or delayed."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
         attributes = boto3.client("sqs", endpoint_url=self.moto.endpoint_url).get_queue_attributes(
-            QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            QueueUrl=queue_url, AttributeNames=names
         )["Attributes"]
-        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+        return sum(int(attributes.get(name, 0)) for name in names)
 
     def worker_queue(self) -> SqsEventSource:
         """The bulk queue feeding the worker function, as Lambda's event source mapping would."""

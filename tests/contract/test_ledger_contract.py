@@ -1,7 +1,8 @@
 """Ledger: InMemoryLedger and DynamoDbLedger (moto server) keep records by the same rules: versioned writes
-that fail when the record moved on, mark_queued's condition, the batch view."""
+that fail when the record moved on, records read together, a batch's members, the records due for a re-drive."""
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -113,32 +114,19 @@ def test_events_travel_with_the_write_and_are_not_part_of_the_record(ledger: Led
     assert record == replace(record, outcome=None)
 
 
-def test_a_queued_message_is_recorded_with_its_batch_and_no_attempt(ledger: Ledger) -> None:
-    assert ledger.mark_queued(UUID, BATCH, QUEUED) is True
-    record = ledger.get(UUID)
-    assert record is not None
-    assert (record.state, record.batch_id, record.attempts, record.version) == ("queued", BATCH, 0, 1)
-
-
-@pytest.mark.parametrize("state", ["requested", "revoked", "delivered", "undelivered"])
-def test_a_message_vonage_accepted_or_ended_is_not_queued_again(ledger: Ledger, state: str) -> None:
+def test_records_are_read_together_and_unknown_ones_left_out(ledger: Ledger) -> None:
     created(ledger)
-    record = ledger.get(UUID)
-    assert record is not None
-    ledger.save(LedgerWrite(UUID, record.version, {"state": state}))
-    assert ledger.mark_queued(UUID, BATCH, QUEUED) is False
-    after = ledger.get(UUID)
-    assert after is not None
-    assert (after.state, after.batch_id) == (state, None)
+    assert ledger.save(LedgerWrite(OTHER, None, {"state": "queued", "batch_id": BATCH}))
+    found = ledger.get_many([UUID, OTHER, THIRD])
+    assert sorted(found) == sorted([UUID, OTHER])
+    assert (found[OTHER].state, found[OTHER].batch_id) == ("queued", BATCH)
 
 
-@pytest.mark.parametrize("state", ["sent", "rejected", "failed", "queued"])
-def test_a_message_not_yet_revoked_may_be_queued_and_its_last_error_is_cleared(ledger: Ledger, state: str) -> None:
-    ledger.save(LedgerWrite(UUID, None, {"state": state, "last_error": "x"}))
-    assert ledger.mark_queued(UUID, BATCH, QUEUED) is True
-    record = ledger.get(UUID)
-    assert record is not None
-    assert (record.state, record.last_error, record.version) == ("queued", None, 2)
+def test_many_records_are_read_past_one_call_s_limit(ledger: Ledger) -> None:
+    uuids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(130)]
+    for uuid in uuids:
+        assert ledger.save(LedgerWrite(uuid, None, {"state": "queued"}))
+    assert sorted(ledger.get_many(uuids)) == uuids
 
 
 def test_an_unknown_message_or_batch_is_none(ledger: Ledger) -> None:
@@ -148,7 +136,8 @@ def test_an_unknown_message_or_batch_is_none(ledger: Ledger) -> None:
 
 def test_a_batch_summary_counts_every_state_and_lists_pending_failed_and_rejected(ledger: Ledger) -> None:
     for uuid in (UUID, OTHER, THIRD):
-        ledger.mark_queued(uuid, BATCH, QUEUED)
+        assert ledger.save(LedgerWrite(uuid, None, {"state": "queued", "batch_id": BATCH}))
+    ledger.add_to_batch(BATCH, [UUID, OTHER, THIRD])
     for uuid, state, error in ((OTHER, "failed", "vonage-timeout: slow"), (THIRD, "rejected", "unknown-agent: x")):
         record = ledger.get(uuid)
         assert record is not None
@@ -160,3 +149,53 @@ def test_a_batch_summary_counts_every_state_and_lists_pending_failed_and_rejecte
     assert (document["counts"]["queued"], document["counts"]["failed"], document["counts"]["rejected"]) == (1, 1, 1)
     assert document["failed"] == [{"message_uuid": OTHER, "last_error": "vonage-timeout: slow"}]
     assert document["rejected"] == [{"message_uuid": THIRD, "last_error": "unknown-agent: x"}]
+
+
+def test_a_message_keeps_every_batch_that_named_it(ledger: Ledger) -> None:
+    second = "c1c1c1c1-2222-4333-8444-555555555555"
+    ledger.add_to_batch(BATCH, [UUID, OTHER])
+    ledger.add_to_batch(second, [UUID])
+    ledger.add_to_batch(BATCH, [UUID])  # named again: counted once
+    assert ledger.save(LedgerWrite(UUID, None, {"state": "requested", "batch_id": second}))
+    first_summary, second_summary = ledger.batch(BATCH), ledger.batch(second)
+    assert first_summary is not None
+    assert second_summary is not None
+    # A member whose record is not written yet is on the queue: it counts as queued.
+    assert (first_summary.counts["requested"], first_summary.counts["queued"]) == (1, 1)
+    assert (second_summary.as_dict()["total"], second_summary.counts["requested"]) == (1, 1)
+    record = ledger.get(UUID)
+    assert record is not None
+    assert record.batch_id == second
+
+
+def test_records_in_a_pending_state_are_due_for_a_re_drive_after_their_time(ledger: Ledger) -> None:
+    now = datetime.now(UTC)
+    assert ledger.save(LedgerWrite(UUID, None, {"state": "revoking"}))
+    assert ledger.save(LedgerWrite(OTHER, None, {"state": "queued"}))
+    assert ledger.save(LedgerWrite(THIRD, None, {"state": "requested"}))
+    assert ledger.due(now, 10) == []
+    revoking = ledger.get(UUID)
+    assert revoking is not None
+    assert revoking.redrive_at is not None
+    assert timedelta(minutes=1) < revoking.redrive_at - now <= timedelta(minutes=2, seconds=5)
+    assert ledger.due(now + timedelta(minutes=3), 10) == [UUID]
+    assert sorted(ledger.due(now + timedelta(minutes=16), 10)) == sorted([UUID, OTHER])
+    assert len(ledger.due(now + timedelta(minutes=16), 1)) == 1
+
+
+def test_a_record_that_leaves_its_pending_state_is_no_longer_due(ledger: Ledger) -> None:
+    assert ledger.save(LedgerWrite(UUID, None, {"state": "revoking"}))
+    assert ledger.save(LedgerWrite(UUID, 1, {"state": "requested"}))
+    record = ledger.get(UUID)
+    assert record is not None
+    assert record.redrive_at is None
+    assert ledger.due(datetime.now(UTC) + timedelta(days=1), 10) == []
+
+
+def test_a_re_drive_time_given_with_the_write_is_kept(ledger: Ledger) -> None:
+    later = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
+    assert ledger.save(LedgerWrite(UUID, None, {"state": "revoking"}))
+    assert ledger.save(LedgerWrite(UUID, 1, {"redrives": 1, "redrive_at": later}))
+    record = ledger.get(UUID)
+    assert record is not None
+    assert (record.redrives, record.redrive_at, record.state) == (1, later, "revoking")

@@ -215,8 +215,8 @@ def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str,
     assert invoke_config["FunctionName"] == {"Ref": "RevokeEventFunction"}
     # The event function: its on-failure destination (added by SAM). The API function: the revocation
     # queue (its own statement), as the worker and the event function (a rate-limited request) and the
-    # reconciler (a re-drive) do. The webhook sends nothing. The publisher: its stream's OnFailure destination (its own statement: SAM adds
-    # none for a DynamoDB event's destination without a Type).
+    # reconciler (a re-drive) do. The webhook sends nothing. The publisher: its stream's OnFailure
+    # destination (its own statement: SAM adds none for a DynamoDB event's destination without a Type).
     expected = {
         "RevokeEventFunction": [
             {"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]},

@@ -61,8 +61,26 @@ def test_the_idempotency_table_down_fails_an_event_and_the_retry_revokes_once(st
     assert stack.vonage.patches_for(uuid_) == 1
 
 
-def test_the_ledger_down_retries_an_event_without_a_second_patch(stack: Stack) -> None:
+def test_the_ledger_down_before_the_patch_fails_an_event_and_vonage_is_not_asked(stack: Stack) -> None:
     stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=LEDGER_TABLE)
+    uuid_ = message()
+    event = eventbridge_event({"message_uuid": uuid_, "region": "eu"})
+
+    with pytest.raises(RetryableRevocationFailure, match="outcome-not-recorded"):
+        stack.invoke_event(event)
+    assert stack.vonage.patches_for(uuid_) == 0  # no PATCH without a record of it
+
+    stack.aws.clear()
+    assert stack.invoke_event(event)["outcome"] == "accepted"
+    assert stack.vonage.patches_for(uuid_) == 1
+
+
+# The outcome's write, not the write-ahead: only it names the state `requested`.
+OUTCOME_WRITE = '"requested"'
+
+
+def test_the_ledger_down_after_the_patch_retries_an_event_without_a_second_patch(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=OUTCOME_WRITE)
     uuid_ = message()
     event = eventbridge_event({"message_uuid": uuid_, "region": "eu"})
 
@@ -94,7 +112,11 @@ DEPENDENCIES = {
     "secret": ("secretsmanager.GetSecretValue", "", 503, "Secrets Manager"),
     "agents table": ("DynamoDB_20120810.GetItem", AGENTS_TABLE, 503, "agents table"),
     "idempotency table": ("DynamoDB_20120810.PutItem", IDEMPOTENCY_TABLE, 503, "idempotency table"),
-    "ledger": ("DynamoDB_20120810.UpdateItem", LEDGER_TABLE, 202, None),  # the revocation stands; logged
+    # The write-ahead: no PATCH is made that the ledger has no record of.
+    "ledger": ("DynamoDB_20120810.UpdateItem", LEDGER_TABLE, 503, "ledger table"),
+    # The outcome's write, after Vonage accepted: the revocation stands (logged; the record says `revoking`,
+    # which the reconciler finishes).
+    "ledger after the patch": ("DynamoDB_20120810.UpdateItem", OUTCOME_WRITE, 202, None),
 }
 
 

@@ -189,7 +189,7 @@ def test_only_the_failed_record_of_a_batch_returns_to_the_queue(stack: Stack) ->
 
     assert (first.received, first.failed) == (10, 1)
     failed = record(stack, messages[3])
-    assert failed["state"] == "queued"  # receives are left: still pending
+    assert failed["state"] == "retrying"  # receives are left: still pending
     assert failed["attempts"] == 1
     assert failed["last_error"].startswith("vonage-unavailable")
     # The retry (Vonage recovered) revokes it; the nine others were not sent again
@@ -228,10 +228,15 @@ def test_a_rate_limited_message_waits_out_retry_after_instead_of_burning_receive
     first = source.poll_once()
     again = source.poll_once()
 
-    assert (first.received, first.failed) == (1, 1)
-    assert again.received == 0  # still invisible: it comes back after Vonage's Retry-After
+    # Done with the message received: a new one waits out Vonage's Retry-After, with none of its receives used.
+    assert (first.received, first.failed) == (1, 0)
+    assert again.received == 0
     assert stack.queue_depth(stack.revocation_queue_url) == 1
-    assert record(stack, message)["last_error"].startswith("vonage-rate-limited")
+    assert stack.queue_depth(stack.dead_letter_queue_url) == 0
+    waiting = record(stack, message)
+    assert (waiting["state"], waiting["attempts"]) == ("retrying", 1)
+    assert waiting["last_error"].startswith("vonage-rate-limited")
+    assert stack.vonage.patches_for(message) == 1
 
 
 def test_a_permanent_answer_in_the_worker_is_final_and_not_retried(stack: Stack) -> None:

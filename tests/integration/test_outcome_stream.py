@@ -23,10 +23,15 @@ def test_a_function_that_dies_right_after_its_ledger_write_loses_no_event(
 ) -> None:
     message = str(uuid.uuid4())
     real_write = ledger_writes.write_record
+    writes = 0
 
     def write_then_die(*args: Any, **kwargs: Any) -> bool:
-        real_write(*args, **kwargs)
-        raise Died
+        nonlocal writes
+        writes += 1
+        written = real_write(*args, **kwargs)
+        if writes == 2:  # the outcome's write (the first is the write-ahead, before the PATCH)
+            raise Died
+        return written
 
     monkeypatch.setattr(record_outcome, "write_record", write_then_die)
     with pytest.raises(Died):
@@ -62,7 +67,8 @@ def test_a_publisher_that_dies_after_publishing_repeats_the_events_under_the_sam
         ids[event["detail"]["message_uuid"]].append(event["detail"]["event_id"])
     # At least once: the batch was published twice, under the same ids; one Accepted per message and state.
     assert {message: sorted(set(found)) for message, found in ids.items()} == {
-        message: [f"{message}:1:0"] for message in messages
+        message: [f"{message}:2:0"]
+        for message in messages  # version 1: the write-ahead, which publishes nothing
     }
     assert all(len(found) == 2 for found in ids.values())
 
@@ -84,18 +90,20 @@ def test_each_message_s_events_arrive_in_the_order_of_its_changes(stack: Stack) 
     assert versions[0] < versions[1]
 
 
-def test_a_warm_revocation_makes_four_aws_calls_and_none_of_them_is_the_bus(stack: Stack) -> None:
+def test_a_warm_revocation_makes_five_aws_calls_and_none_of_them_is_the_bus(stack: Stack) -> None:
     # A warm container (the secret is cached), a request that names its region.
     stack.invoke_api(api_event(str(uuid.uuid4()), {"region": "eu"}))
     stack.aws.calls.clear()
 
     assert stack.invoke_api(api_event(str(uuid.uuid4()), {"region": "eu"}))["statusCode"] == 202
 
-    # What the callbacks taught (one consistent read), exactly once (Powertools: a put and an update), the
-    # outcome (one conditional write). The event goes out from the ledger's stream, off the request path.
+    # What the callbacks taught (one consistent read), exactly once (Powertools: a put, then an update), the
+    # write-ahead before the PATCH (so that a crash leaves a record to finish), the outcome (one conditional
+    # write). The event goes out from the ledger's stream, off the request path.
     assert stack.aws.calls == [
         "DynamoDB_20120810.GetItem",
         "DynamoDB_20120810.PutItem",
+        "DynamoDB_20120810.UpdateItem",
         "DynamoDB_20120810.UpdateItem",
         "DynamoDB_20120810.UpdateItem",
     ]

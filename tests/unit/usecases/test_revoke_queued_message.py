@@ -55,9 +55,7 @@ def test_a_rate_limited_message_goes_back_on_the_queue_as_a_new_delayed_message(
     ports.vonage.error = VonageRateLimited("slow down", retry_after_s=retry_after_s)
 
     # Even on the last receive SQS would give it: the new message starts with none used.
-    result = ports.revoke_queued(jitter_s=jitter_s)(
-        queued(request), invocation=invocation("sqs", final_attempt=True)
-    )
+    result = ports.revoke_queued(jitter_s=jitter_s)(queued(request), invocation=invocation("sqs", final_attempt=True))
 
     assert result is None  # done with this message: Lambda deletes it
     [waiting] = ports.queue.messages

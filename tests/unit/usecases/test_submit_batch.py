@@ -1,5 +1,7 @@
 """SubmitBatch: what POST /revocations queues, refuses and reports."""
 
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -25,13 +27,21 @@ def uuid_(n: int) -> str:
     return f"00000000-0000-4000-8000-{n:012d}"
 
 
-def submit(ports: Ports, payload: object, *, default_region: Region | None = None) -> dict[str, Any]:
+def submit(
+    ports: Ports,
+    payload: object,
+    *,
+    default_region: Region | None = None,
+    batch_id: str = BATCH_ID,
+    time_left: Callable[[], float | None] = lambda: None,
+) -> dict[str, Any]:
     use_case = SubmitBatch(
         ledger=ports.ledger,
         queue=ports.queue,
         default_region=default_region,
         clock=lambda: NOW,
-        new_batch_id=lambda: BATCH_ID,
+        new_batch_id=lambda: batch_id,
+        time_left=time_left,
     )
     return use_case(payload).as_dict(rejection_document)
 
@@ -190,3 +200,74 @@ def test_a_deployment_without_queue_or_ledger_refuses_after_validation(ports: Po
         use_case({"messages": []})
     with pytest.raises(ServiceMisconfigured):
         use_case({"messages": [{"message_uuid": UUID}]})
+
+
+def test_a_message_named_in_two_batches_stays_in_both(ports: Ports) -> None:
+    second = "c1c1c1c1-2222-4333-8444-555555555555"
+    submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
+    submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}]}, batch_id=second)
+    first_batch, second_batch = ports.ledger.batch(BATCH_ID), ports.ledger.batch(second)
+    assert first_batch is not None
+    assert second_batch is not None
+    assert first_batch.pending == sorted([UUID, OTHER_UUID])
+    assert second_batch.pending == [UUID]
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert record.batch_id == second  # the latest
+
+
+def test_a_message_already_revoked_is_named_in_the_batch_but_not_queued_again(ports: Ports) -> None:
+    ports.outcomes().accepted(ACCEPTED, invocation(), CONTEXT, None)
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}]})
+    assert (receipt["accepted"], receipt["already_requested"]) == (0, 1)
+    assert ports.queue.bodies() == []
+    summary = ports.ledger.batch(BATCH_ID)
+    assert summary is not None
+    assert summary.counts["requested"] == 1
+
+
+def test_the_queue_comes_before_the_record(ports: Ports) -> None:
+    on_the_queue: list[int] = []
+
+    class LedgerWatchingTheQueue(InMemoryLedger):
+        def save(self, write: LedgerWrite) -> bool:
+            on_the_queue.append(len(ports.queue.messages))
+            return super().save(write)
+
+    ports.ledger = LedgerWatchingTheQueue(clock=lambda: NOW)
+    submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}]})
+    assert on_the_queue == [1]  # never `queued` in the ledger without its message on the queue
+
+
+def test_a_record_the_worker_wrote_first_is_left_as_the_worker_wrote_it(ports: Ports) -> None:
+    class WorkerFirst(InMemoryRevocationQueue):
+        def send(self, messages: dict[str, dict[str, Any]], *, delay_s: int = 0) -> dict[str, str]:
+            failures = super().send(messages, delay_s=delay_s)
+            ports.outcomes().accepted(ACCEPTED, invocation("sqs"), CONTEXT, None)  # revoked before the API records it
+            return failures
+
+    ports.queue = WorkerFirst()
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}]})
+    assert receipt["accepted"] == 1
+    assert ports.ledger.items[UUID]["state"] == "requested"
+
+
+def test_what_the_time_left_cannot_take_is_refused_as_retryable(ports: Ports) -> None:
+    messages = [{"message_uuid": uuid_(n)} for n in range(30)]
+    left = iter([30.0, 30.0, 1.0])  # time for two chunks of ten (whichever threads take them), then none
+    lock = threading.Lock()
+
+    def time_left() -> float:
+        with lock:
+            return next(left)
+
+    receipt = submit(ports, {"region": "eu", "messages": messages}, time_left=time_left)
+    assert receipt["accepted"] == 20
+    refused = receipt["rejected"]
+    indexes = [item["index"] for item in refused]
+    assert indexes in (list(range(0, 10)), list(range(10, 20)), list(range(20, 30)))
+    assert {(item["title"], item["status"]) for item in refused} == {("Not queued", 503)}
+    assert "ran out of time" in refused[0]["detail"]
+    assert len(ports.queue.messages) == 20
+    assert {item["state"] for item in ports.ledger.items.values()} == {"queued"}
+    assert len(ports.ledger.items) == 20  # nothing recorded for what was not queued

@@ -139,6 +139,54 @@ class LedgerWrite:
         return replace(self, events=self.events + events)
 
 
+# LedgerWrite field names that are LedgerRecord attributes of the same name and type (the rest are the
+# message's life, read from their ISO text).
+_RECORD_FIELDS: Final = frozenset(
+    {
+        "state",
+        "batch_id",
+        "region",
+        "last_error",
+        "vonage_request_id",
+        "vonage_error",
+        "client_ref",
+        "metadata",
+        "outcome",
+        "request",
+        "redrives",
+        "redrive_at",
+    }
+)
+_LIFE_TIMES: Final = ("submitted_at", "delivery_status_at", "delivered_at")
+
+
+def applied(record: LedgerRecord | None, write: LedgerWrite, now: datetime) -> LedgerRecord:
+    """The record as it is once `write` is made (what the ledger would give back, without reading it): so that
+    a use case that writes twice decides its second write on the first one's result."""
+    stamp = now.isoformat()
+    base = record or LedgerRecord(write.message_uuid, "sent", None, None, 0, None, None, stamp, stamp)
+    fields = {name: value for name, value in write.fields.items() if name in _RECORD_FIELDS}
+    if "state" in fields and "redrive_at" not in fields:
+        fields["redrive_at"] = redrive_due(fields["state"], now)
+    state = fields.get("state", base.state)
+    life_fields: dict[str, Any] = {
+        name: datetime.fromisoformat(value) if value and name in _LIFE_TIMES else value
+        for name, value in write.fields.items()
+        if name in (*_LIFE_TIMES, "agent_id", "delivery_status")
+    }
+    life = replace(base.life, state=state, **life_fields)
+    return replace(
+        base,
+        **fields,
+        life=life,
+        attempts=base.attempts + write.attempts,
+        timeline=base.timeline + write.timeline,
+        callbacks=base.callbacks | ({write.callback_id} if write.callback_id else set()),
+        updated_at=stamp,
+        version=(write.expected_version or 0) + 1,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class BatchSummary:
     batch_id: str

@@ -13,7 +13,7 @@ from rcs_revoker.domain.errors import (
     RevocationError,
     RevocationInProgress,
 )
-from rcs_revoker.domain.ledger import LedgerRecord
+from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, applied
 from rcs_revoker.domain.models import RevocationAccepted
 from rcs_revoker.domain.ports import Ledger
 from rcs_revoker.domain.recording import RequestContext
@@ -35,32 +35,9 @@ class OutcomeRecorder:
         """The message's record (what its callbacks taught), or None. Raises DependencyUnavailable."""
         return self._ledger.get(message_uuid) if self._ledger is not None else None
 
-    def write_ahead(
-        self, message_uuid: str, context: RequestContext, known: LedgerRecord | None
-    ) -> Callable[[Region], None]:
-        """What to do just before Vonage is asked: record the attempt (`revoking`), so that whatever happens
-        next (a crash, a hang, an answer lost) leaves a record that the reconciler finishes. Raises
-        DependencyUnavailable when the record cannot be written: then Vonage is not asked."""
-
-        def record_attempt(region: Region) -> None:
-            if self._ledger is None:
-                return
-            now = self._clock()
-            written = write_record(
-                self._ledger,
-                message_uuid,
-                lambda record: recording.asking(record, message_uuid, region.value, context, now),
-                known=known,
-                read=True,
-            )
-            if not written:
-                raise DependencyUnavailable(
-                    "The ledger could not record the attempt, so Vonage was not asked; ask again.",
-                    message_uuid=message_uuid,
-                    region=region,
-                )
-
-        return record_attempt
+    def write_ahead(self, message_uuid: str, context: RequestContext, known: LedgerRecord | None) -> "WriteAhead":
+        """What to do just before Vonage is asked (see WriteAhead)."""
+        return WriteAhead(self._ledger, message_uuid, context, known, self._clock)
 
     def accepted(
         self, result: RevocationAccepted, invocation: Invocation, context: RequestContext, known: LedgerRecord | None
@@ -151,3 +128,44 @@ class OutcomeRecorder:
             known=record,
             read=True,
         )
+
+
+class WriteAhead:
+    """Records the attempt (`revoking`) just before Vonage is asked, so that whatever happens next (a crash, a
+    hang, an answer lost) leaves a record that the reconciler finishes. Called with the region; raises
+    DependencyUnavailable when the record cannot be written, and then Vonage is not asked. `record` is the
+    record as written (None until then), for the outcome's write to start from."""
+
+    def __init__(
+        self,
+        ledger: Ledger | None,
+        message_uuid: str,
+        context: RequestContext,
+        known: LedgerRecord | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._ledger = ledger
+        self._message_uuid = message_uuid
+        self._context = context
+        self._known = known
+        self._clock = clock
+        self.record: LedgerRecord | None = None
+
+    def __call__(self, region: Region) -> None:
+        if self._ledger is None:
+            return
+        now = self._clock()
+        decided: list[LedgerRecord] = []
+
+        def decide(record: LedgerRecord | None) -> LedgerWrite:
+            write = recording.asking(record, self._message_uuid, region.value, self._context, now)
+            decided[:] = [applied(record, write, now)]
+            return write
+
+        if not write_record(self._ledger, self._message_uuid, decide, known=self._known, read=True):
+            raise DependencyUnavailable(
+                "The ledger table could not record the attempt, so Vonage was not asked; ask again.",
+                message_uuid=self._message_uuid,
+                region=region,
+            )
+        self.record = decided[0]

@@ -42,13 +42,17 @@ class RevokeMessage:
                 return self._after_the_end(known, context, invocation)
             asked = with_what_callbacks_taught(request, known.life if known else None)
             context = _context(asked, invocation)
-            result = self._exactly_once.revoke(
-                asked,
-                deadline=invocation.vonage_deadline,
-                correlation_id=invocation.correlation_id,
-                lambda_context=invocation.lambda_context,
-                before_asking=self._outcomes.write_ahead(asked.message_uuid, context, known),
-            )
+            write_ahead = self._outcomes.write_ahead(asked.message_uuid, context, known)
+            try:
+                result = self._exactly_once.revoke(
+                    asked,
+                    deadline=invocation.vonage_deadline,
+                    correlation_id=invocation.correlation_id,
+                    lambda_context=invocation.lambda_context,
+                    before_asking=write_ahead,
+                )
+            finally:
+                known = write_ahead.record or known  # the outcome's write starts from the write-ahead's
         except RevocationError as error:
             if request is not None and error.message_uuid is None:
                 error.message_uuid = request.message_uuid  # a ledger or store failure, about this message

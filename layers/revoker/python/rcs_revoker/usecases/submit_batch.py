@@ -189,7 +189,7 @@ class _Submission:
         entry_ids = {f"m{position}": message_uuid for position, (message_uuid, _) in enumerate(chunk)}
         items = dict(chunk)
         failures = self._queue.send({entry: items[uuid_][1] for entry, uuid_ in entry_ids.items()})
-        refused = []
+        refused: list[tuple[int, dict[str, Any], RevocationError]] = []
         for entry, why in failures.items():
             message_uuid = entry_ids[entry]
             index, message = items[message_uuid]
