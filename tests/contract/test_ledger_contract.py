@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
-from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
+from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, applied
 from rcs_revoker.domain.outcome_events import QUEUED_DETAIL_TYPE, OutcomeEvent
 from rcs_revoker.domain.ports import Ledger
 from tests.conftest import LEDGER_TABLE, Stack
@@ -199,3 +199,32 @@ def test_a_re_drive_time_given_with_the_write_is_kept(ledger: Ledger) -> None:
     record = ledger.get(UUID)
     assert record is not None
     assert (record.redrives, record.redrive_at, record.state) == (1, later, "revoking")
+
+
+def test_a_record_as_applied_in_memory_is_the_record_the_ledger_gives_back(ledger: Ledger) -> None:
+    # The write-ahead's result is what the outcome's write starts from, without reading the record again.
+    now = datetime.now(UTC)
+    ahead = LedgerWrite(
+        UUID,
+        None,
+        {"state": "revoking", "region": "eu", "client_ref": "order-7", "request": {"message_uuid": UUID}},
+        ({"at": now.isoformat(), "event": "vonage-asked"},),
+        attempts=1,
+    )
+    assert ledger.save(ahead)
+    stored = ledger.get(UUID)
+    assert stored is not None
+    expected = applied(None, ahead, now)
+    assert replace(stored, created_at="", updated_at="", redrive_at=None) == replace(
+        expected, created_at="", updated_at="", redrive_at=None
+    )
+    assert stored.redrive_at is not None
+    assert expected.redrive_at is not None
+    assert abs((stored.redrive_at - expected.redrive_at).total_seconds()) < 5
+    then = LedgerWrite(UUID, stored.version, {"state": "requested", "vonage_request_id": "v-1", "last_error": None})
+    assert ledger.save(then)
+    again = ledger.get(UUID)
+    assert again is not None
+    assert replace(again, created_at="", updated_at="") == replace(
+        applied(stored, then, now), created_at="", updated_at=""
+    )

@@ -57,10 +57,17 @@ def aws_client(service_name: str) -> Any:
         if client is None:
             if _session is None:
                 _session = boto3.session.Session()
-            client = _clients[service_name] = _session.client(service_name, config=AWS_CLIENT_CONFIG)
-            client.meta.events.register("before-send", _attempt_in_time)
-            client.meta.events.register_first("needs-retry", _retry_in_time)
+            client = _clients[service_name] = bounded_by_deadline(
+                _session.client(service_name, config=AWS_CLIENT_CONFIG)
+            )
         return client
+
+
+def bounded_by_deadline(client: Any) -> Any:
+    """The client, its every call ending by the invocation's deadline (see the module's docstring)."""
+    client.meta.events.register("before-send", _attempt_in_time)
+    client.meta.events.register_first("needs-retry", _retry_in_time)
+    return client
 
 
 def _attempt_in_time(**_: Any) -> None:
