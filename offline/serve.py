@@ -1,7 +1,8 @@
 """`python -m offline.serve [--port N]`: the service as a local HTTP API, with the rest of its stack around it.
 
 It starts moto server (AWS) and the Vonage simulator, seeds them as `make run` does (offline.local_stack),
-feeds the bulk queue's worker in the background as Lambda's SQS event source mapping would, prints the
+feeds the bulk queue's worker in the background as Lambda's SQS event source mapping would, runs the
+reconciler every minute as its schedule would, prints the
 outcome events a subscriber of the bus receives as they come, and serves the API of template.yaml on
 http://127.0.0.1:PORT (offline.local_api, `sam local start-api` without Docker; SigV4 is not checked, so
 plain curl works). Ctrl-C (SIGINT) or SIGTERM stops everything it started, moto server's process included.
@@ -42,6 +43,7 @@ from offline.local_stack import (
 )
 from offline.moto_server import MotoServer
 from offline.repo_paths import use_repo_import_paths
+from offline.schedule import ScheduledFunction
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import VonageSimulator
 
@@ -65,6 +67,10 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         publisher = importlib.import_module("functions.outcome_publisher.handler")
         ledger = DynamoDbStreamSource(moto.endpoint_url, LEDGER_TABLE, publisher.lambda_handler).start()
         running.callback(ledger.stop)
+        # The reconciler, every minute, as its schedule rule runs it: records left waiting are re-driven.
+        reconciler = importlib.import_module("functions.reconciler.handler")
+        schedule = ScheduledFunction(reconciler.lambda_handler, name="rcs-revoker-reconciler").start()
+        running.callback(schedule.stop)
 
         def print_outcomes() -> bool:
             events = drain_queue(moto.endpoint_url, stack.outcomes_queue_url)
@@ -84,7 +90,8 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         while not stop.wait(0.5):
             continue
         print(
-            "stopping: the API, the ledger's publisher, the queue's worker, the Vonage simulator, moto server",
+            "stopping: the API, the reconciler, the ledger's publisher, the queue's worker, the Vonage simulator, "
+            "moto server",
             file=out,
             flush=True,
         )

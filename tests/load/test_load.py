@@ -279,7 +279,8 @@ def ledger_states(stack: Stack) -> dict[str, str]:
     states: dict[str, str] = {}
     for page in dynamodb.get_paginator("scan").paginate(TableName=LEDGER_TABLE):
         for item in page["Items"]:
-            states[item["message_uuid"]["S"]] = item["state"]["S"]
+            if "state" in item:  # not a batch's member item (batch#{batch_id}#{message_uuid})
+                states[item["message_uuid"]["S"]] = item["state"]["S"]
     return states
 
 
