@@ -132,6 +132,8 @@ class AwsFaultProxy:
     def clear(self) -> None:
         """Disarms every fault and hold, drops the calls being held (no answer, nothing reaches moto; returns
         once they have left) and forgets the calls recorded."""
+        with self._lock:
+            self._holds.clear()
         self._drop_held_calls()
         with self._lock:
             self._faults.clear()

@@ -117,6 +117,18 @@ def test_a_hung_call_times_out_at_the_clients_read_timeout_and_never_reaches_mot
     assert not stored(moto_server, tables[0], "hung")
 
 
+def test_clear_disarms_the_holds(proxy: AwsFaultProxy, tables: list[str]) -> None:
+    # What the stack fixture relies on between tests: nothing armed in one test holds a call of the next.
+    proxy.hold(PUT_ITEM)
+    proxy.clear()
+
+    started = time.monotonic()
+    put(dynamodb(proxy.endpoint_url), tables[0], "free")
+
+    assert time.monotonic() - started < 0.3
+    assert proxy.held_calls == []
+
+
 def test_wait_until_held_returns_while_the_call_waits_and_release_lets_it_through(
     moto_server: MotoServer, proxy: AwsFaultProxy, tables: list[str]
 ) -> None:
