@@ -126,6 +126,29 @@ MAX_RECEIVE_COUNT = 3
 EVENT_BUS = "rcs-revocations"
 # What a downstream subscriber (an SMS fallback, say) receives: every outcome event of the service.
 OUTCOMES_PATTERN = {"source": ["rcs-revoker"]}
+# The environment a test gives the functions (aws_sdk_env, the stack fixture, Stack.set_env): what a function run
+# in its own process (offline.lambda_process) is given, see Stack.function_env.
+FUNCTION_ENV_NAMES = (
+    "AWS_ENDPOINT_URL",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_IDEMPOTENCY_DISABLED",
+    "VONAGE_SECRET_ID",
+    "AGENTS_TABLE_NAME",
+    "IDEMPOTENCY_TABLE_NAME",
+    "LEDGER_TABLE_NAME",
+    "EVENT_BUS_NAME",
+    "DEFAULT_REGION",
+    "REVOCATION_QUEUE_URL",
+    "MAX_RECEIVE_COUNT",
+    "VONAGE_API_BASE_URL",
+    "WEBHOOK_MAX_AGE_S",
+)
 
 
 @pytest.fixture(scope="session")
@@ -252,6 +275,11 @@ class Stack:
         """The bulk queue feeding the worker function, as Lambda's event source mapping would."""
         handler = self.handler("functions.revoke_worker.handler")
         return SqsEventSource(self.moto.endpoint_url, self.revocation_queue_url, handler.lambda_handler)
+
+    def function_env(self) -> dict[str, str]:
+        """The functions' environment as this test set it, for a function run in its own process
+        (offline.lambda_process): the SDK pointed at the fault proxy, the tables, the secret, the simulator."""
+        return {name: os.environ[name] for name in FUNCTION_ENV_NAMES if name in os.environ}
 
     def set_env(self, name: str, value: str | None) -> None:
         if value is None:
