@@ -22,11 +22,19 @@ from typing import Any, Self
 
 import urllib3
 
+# A substring the request body must contain, or several it must all contain (a table's item and a state).
+Matching = str | tuple[str, ...]
+
+
+def _contains(body: bytes, matching: Matching) -> bool:
+    wanted = (matching,) if isinstance(matching, str) else matching
+    return all(part.encode() in body for part in wanted)
+
 
 @dataclass
 class Fault:
     target_prefix: str  # e.g. "secretsmanager.", "DynamoDB_20120810.UpdateItem"
-    matching: str  # and the request body contains this (e.g. a table name); "" matches any
+    matching: Matching  # and the request body contains this (e.g. a table name); "" matches any
     status: int
     code: str
     remaining: int  # how many matching calls still fail; -1: all of them
@@ -35,7 +43,7 @@ class Fault:
 @dataclass
 class Hold:
     target_prefix: str
-    matching: str
+    matching: Matching
     seconds: float | None  # how long a matching call waits before it is forwarded; None: until release()
     remaining: int  # how many matching calls are still held; -1: all of them
 
@@ -71,6 +79,8 @@ class AwsFaultProxy:
         self.failed_calls: list[str] = []
         # Every call that was held (since the last clear()), and those still in the hold or on their way on.
         self.held_calls: list[str] = []
+        # Their request bodies, in the same order: which item or key a held call names.
+        self.held_bodies: list[str] = []
         self._holding: list[_HeldCall] = []
         # The open client connections and the thread serving each, so that stop() can end them all.
         self._connections: dict[socket.socket, threading.Thread] = {}
@@ -88,7 +98,7 @@ class AwsFaultProxy:
         self,
         target_prefix: str,
         *,
-        matching: str = "",
+        matching: Matching = "",
         status: int = 503,
         code: str = "ServiceUnavailable",
         times: int = -1,
@@ -98,10 +108,12 @@ class AwsFaultProxy:
         with self._lock:
             self._faults.append(Fault(target_prefix, matching, status, code, times))
 
-    def throttle(self, target_prefix: str, *, matching: str = "", times: int = -1) -> None:
+    def throttle(self, target_prefix: str, *, matching: Matching = "", times: int = -1) -> None:
         self.fail(target_prefix, matching=matching, status=400, code="ThrottlingException", times=times)
 
-    def hold(self, target_prefix: str, *, matching: str = "", seconds: float | None = None, times: int = -1) -> None:
+    def hold(
+        self, target_prefix: str, *, matching: Matching = "", seconds: float | None = None, times: int = -1
+    ) -> None:
         """Holds calls whose X-Amz-Target starts with `target_prefix` (and whose body contains `matching`),
         `times` of them (-1: all): each waits `seconds` and is then forwarded and answered as usual (a slow
         AWS); with `seconds=None` it waits until release() (an AWS that never answers: the client's read
@@ -111,6 +123,12 @@ class AwsFaultProxy:
         holds up the other calls."""
         with self._lock:
             self._holds.append(Hold(target_prefix, matching, seconds, times))
+
+    def wait_until_held_naming(self, text: str, timeout_s: float = 5.0) -> None:
+        """Blocks until a call whose body contains `text` is held (one of several holds armed at once)."""
+        with self._hold_changed:
+            if not self._hold_changed.wait_for(lambda: any(text in body for body in self.held_bodies), timeout_s):
+                raise TimeoutError(f"no call naming {text!r} held after {timeout_s} s")
 
     def wait_until_held(self, count: int = 1, timeout_s: float = 5.0) -> list[str]:
         """Blocks until `count` calls have been held since the last clear(); returns their targets. A call
@@ -139,6 +157,7 @@ class AwsFaultProxy:
             self._faults.clear()
             self.failed_calls.clear()
             self.held_calls.clear()
+            self.held_bodies.clear()
             self.calls.clear()
 
     def start(self) -> Self:
@@ -218,7 +237,7 @@ class AwsFaultProxy:
     def _armed_fault(self, target: str, body: bytes) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                matches = target.startswith(fault.target_prefix) and fault.matching.encode() in body
+                matches = target.startswith(fault.target_prefix) and _contains(body, fault.matching)
                 if matches and fault.remaining != 0:
                     fault.remaining -= 1 if fault.remaining > 0 else 0
                     self.failed_calls.append(target)
@@ -229,12 +248,13 @@ class AwsFaultProxy:
         """The call, entered in the hold when a hold is armed for it."""
         with self._hold_changed:
             for hold in self._holds:
-                matches = target.startswith(hold.target_prefix) and hold.matching.encode() in body
+                matches = target.startswith(hold.target_prefix) and _contains(body, hold.matching)
                 if matches and hold.remaining != 0:
                     hold.remaining -= 1 if hold.remaining > 0 else 0
                     call = _HeldCall(target, hold.seconds)
                     self._holding.append(call)
                     self.held_calls.append(target)
+                    self.held_bodies.append(body.decode(errors="replace"))
                     self._hold_changed.notify_all()
                     return call
         return None
