@@ -5,10 +5,12 @@ The queue comes first: a record never says `queued` without a message on the que
 leaves a queued message whose worker writes the record). What the time left cannot take is refused, item by
 item, as retryable: the receipt is the truth about what was queued.
 
-AWS calls for n valid items: ceil(n/100) BatchGetItem (what the ledger knows), ceil(n/10) SendMessageBatch,
-ceil(n/25) BatchWriteItem (the batch's members) and n conditional UpdateItem (each record `queued`, unless the
-worker got there first), QUEUEING_CONCURRENCY at a time. A thousand items: 10 + 100 + 40 + 1,000 calls, about
-0.4 s at DynamoDB's and SQS's usual 5-10 ms (see docs/reliability.md for the figures measured on moto).
+AWS calls for n valid items: ceil(n/100) BatchGetItem (what the ledger knows), then per chunk of ten one
+SendMessageBatch, one BatchWriteItem (the batch's members) and ten conditional UpdateItem (each record
+`queued` on the version read), QUEUEING_CONCURRENCY chunks at a time. A thousand items: 10 + 100 + 100 +
+1,000 calls, (100 x 20 ms + 100 x 15 ms + 1,000 x 8 ms) / 16 = about 0.7 s at DynamoDB's and SQS's usual
+latencies. (One TransactWriteItems per chunk would make 210 calls, but bills twice the write units, and
+moto takes 0.2-0.3 s per transaction: measured, docs/reliability.md.)
 """
 
 import contextvars
@@ -18,6 +20,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Final
 
 from rcs_revoker.domain import recording
@@ -43,7 +46,7 @@ from rcs_revoker.usecases.ledger_writes import write_record
 QUEUEING_CONCURRENCY: Final = 16
 # A chunk (one SendMessageBatch, its members and its ten records) is not started with less time left than
 # this: two slow AWS attempts and the answer.
-CHUNK_RESERVE_S: Final = 7.0
+CHUNK_RESERVE_S: Final = 4.0
 
 _Item = tuple[int, dict[str, Any]]  # (index in the batch, the message to queue)
 
@@ -157,6 +160,7 @@ class _Submission:
         self._time_left = time_left
         self._known: dict[str, LedgerRecord] = {}
         self._writes: dict[str, LedgerWrite] = {}
+        self._contexts: dict[str, RequestContext] = {}
         self._lock = threading.Lock()
 
     def queue(self, valid: dict[str, _Item]) -> None:
@@ -164,7 +168,7 @@ class _Submission:
         self._known = self._ledger.get_many(list(valid))  # DependencyUnavailable: nothing was queued
         already: list[str] = []
         for message_uuid, (_, message) in valid.items():
-            context = _context(message, self._now)
+            context = self._contexts[message_uuid] = _context(message, self._now)
             write = recording.queued(self._known.get(message_uuid), message_uuid, batch_id, context)
             if write is None:
                 already.append(message_uuid)  # revoked before, or its end known: not queued again
@@ -176,9 +180,11 @@ class _Submission:
         items = [(message_uuid, valid[message_uuid]) for message_uuid in self._writes]
         size = self._queue.batch_size
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
+        # Each chunk in a copy of this thread's context (made here, not in the pool's thread): the invocation's
+        # deadline bounds its AWS calls too.
+        contexts = [contextvars.copy_context() for _ in chunks]
         with ThreadPoolExecutor(max_workers=QUEUEING_CONCURRENCY) as pool:
-            # Each thread in a copy of this context: the invocation's deadline bounds its AWS calls too.
-            list(pool.map(lambda chunk: contextvars.copy_context().run(self._chunk, chunk), chunks))
+            list(pool.map(lambda context, chunk: context.run(self._chunk, chunk), contexts, chunks))
 
     def _chunk(self, chunk: list[tuple[str, _Item]]) -> None:
         left = self._time_left()
@@ -204,12 +210,17 @@ class _Submission:
 
     def _record(self, sent: list[str]) -> None:
         """Queued, so accepted even if the ledger now fails: the worker records what it revokes."""
+        if not sent:
+            return
+        batch_id = self._receipt.batch_id
         try:
-            if sent:
-                self._ledger.add_to_batch(self._receipt.batch_id, sent)
+            self._ledger.add_to_batch(batch_id, sent)
             for message_uuid in sent:
-                # False: the worker already wrote the record (it moved on since it was read): nothing to do.
-                self._ledger.save(self._writes[message_uuid])
+                if not self._ledger.save(self._writes[message_uuid]):
+                    # The record moved on since it was read (the worker, or a callback, got there first):
+                    # decided again on what it now is.
+                    context = self._contexts[message_uuid]
+                    write_record(self._ledger, message_uuid, partial(_queued, message_uuid, batch_id, context))
         except RevocationError as error:
             count("BatchRecordsNotWritten")
             logger.error(
@@ -220,6 +231,12 @@ class _Submission:
     def _reject(self, items: list[tuple[int, dict[str, Any], RevocationError]]) -> None:
         with self._lock:
             self._receipt.rejected += [_rejection(index, message["request"], error) for index, message, error in items]
+
+
+def _queued(
+    message_uuid: str, batch_id: str, context: RequestContext, record: LedgerRecord | None
+) -> LedgerWrite | None:
+    return recording.queued(record, message_uuid, batch_id, context)
 
 
 def _context(message: dict[str, Any], now: datetime) -> RequestContext:
