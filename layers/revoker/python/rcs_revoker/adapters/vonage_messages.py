@@ -1,4 +1,7 @@
-"""The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool."""
+"""The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool.
+
+Every attempt ends by the caller's deadline, however slowly Vonage answers (``rcs_revoker.adapters.http_deadline``).
+"""
 
 import json
 import math
@@ -9,11 +12,12 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 import urllib3
-from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
+from urllib3.exceptions import EmptyPoolError, HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.retry import Retry
 
 from rcs_revoker import SERVICE_NAME, __version__
+from rcs_revoker.adapters.http_deadline import WATCHED_POOL_CLASSES, DeadlineWatchdog
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_jwt import VonageJwtSigner
 from rcs_revoker.domain.errors import (
@@ -80,6 +84,8 @@ class VonageMessagesClient:
             cert_reqs="CERT_REQUIRED",
             retries=False,
         )
+        # Pools of connections that the deadline's watchdog can hang up on (see http_deadline).
+        self._http.pool_classes_by_scheme = WATCHED_POOL_CLASSES
         # urllib3's Retry is the policy (which answers to retry, back-off with jitter, Retry-After);
         # the loop in _send drives it, because urllib3's own loop gives every attempt the same
         # timeout and cannot see the Lambda's deadline.
@@ -129,16 +135,7 @@ class VonageMessagesClient:
         retry = self._retry
         while True:
             try:
-                response = self._http.request(
-                    "PATCH",
-                    url,
-                    body=REVOKE_BODY,
-                    headers=headers,
-                    timeout=self._timeout(deadline),
-                    retries=False,
-                    redirect=False,
-                    preload_content=True,
-                )
+                response = self._attempt(url, headers, deadline)
             except HTTPError as error:
                 if (refused := _certificate_refused(error)) is not None:
                     # Not retried: the same certificate fails the same way a second later. (Still transient
@@ -170,12 +167,37 @@ class VonageMessagesClient:
             )
             time.sleep(wait)
 
+    def _attempt(self, url: str, headers: dict[str, str], deadline: float) -> urllib3.BaseHTTPResponse:
+        """One PATCH, its answer read in full, ended by ``deadline`` whatever Vonage does: connecting, the
+        TLS handshake, sending, the status line, the headers and the body together."""
+        timeout = self._timeout(deadline)
+        with DeadlineWatchdog(deadline) as watchdog:
+            try:
+                response = self._http.request(
+                    "PATCH",
+                    url,
+                    body=REVOKE_BODY,
+                    headers=headers,
+                    timeout=timeout,
+                    pool_timeout=timeout.total,  # waiting for a free connection counts too
+                    retries=False,
+                    redirect=False,
+                    preload_content=True,
+                )
+            except Exception:  # whatever the hang-up made urllib3 (or the ssl module) raise
+                if not watchdog.fired:
+                    raise
+        if watchdog.fired:
+            # Also when an answer came back: it may be one the hang-up cut short. The connection was discarded.
+            raise VonageTimeout("Vonage did not answer in time.")
+        return response
+
     def _timeout(self, deadline: float) -> urllib3.Timeout:
         remaining = deadline - time.monotonic()
         if remaining < self._policy.min_attempt_s:
             raise VonageTimeout("No time was left to call Vonage before this function's deadline.")
-        # `total` too: connect and read together stay within the time left. (A server that dribbles bytes
-        # can still stretch a read: urllib3 times each socket read, not the whole answer.)
+        # These bound each socket operation (a server that stops answering is retried after read_timeout_s);
+        # they cannot bound the whole answer, which urllib3 times read by read: the attempt's watchdog does.
         return urllib3.Timeout(
             connect=min(self._policy.connect_timeout_s, remaining),
             read=min(self._policy.read_timeout_s, remaining),
@@ -209,6 +231,8 @@ def _certificate_refused(error: BaseException) -> str | None:
 
 
 def _as_revocation_error(error: HTTPError) -> RevocationError:
+    if isinstance(error, EmptyPoolError):  # every pooled connection stayed busy until the deadline
+        return VonageTimeout("No connection to Vonage came free in time.")
     if isinstance(error, Urllib3TimeoutError) and not isinstance(error, NewConnectionError):
         return VonageTimeout("Vonage did not answer in time, after retries.")
     return VonageUnavailable(f"Could not reach Vonage, after retries ({type(error).__name__}).")
