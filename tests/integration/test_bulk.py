@@ -230,6 +230,7 @@ def test_a_rate_limited_message_waits_out_retry_after_instead_of_burning_receive
 
     assert (first.received, first.failed) == (1, 1)
     assert again.received == 0  # still invisible: it comes back after Vonage's Retry-After
+    assert stack.vonage.patches_for(message) == 1  # one PATCH per receive: the rate limit is not retried in-process
     assert stack.queue_depth(stack.revocation_queue_url) == 1
     assert record(stack, message)["last_error"].startswith("vonage-rate-limited")
 

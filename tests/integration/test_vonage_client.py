@@ -1,4 +1,5 @@
-"""The Vonage client against the simulator, over plain HTTP and TLS: the deadline bounds the whole exchange."""
+"""The Vonage client against the simulator, over plain HTTP and TLS: the deadline bounds the whole exchange,
+a 429 is passed on at once, 5xx answers are retried within the deadline."""
 
 import hashlib
 import threading
@@ -16,7 +17,7 @@ from offline.tls import generate_self_signed_cert
 from offline.vonage_simulator import Outcome, VonageSimulator
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
-from rcs_revoker.domain.errors import VonageTimeout
+from rcs_revoker.domain.errors import VonageRateLimited, VonageTimeout
 from rcs_revoker.domain.regions import Region
 from tests.conftest import APPLICATION_ID
 
@@ -161,3 +162,34 @@ def test_concurrent_calls_each_end_by_their_own_deadline(client: VonageMessagesC
         assert None not in answers
         assert ended < started + 1.0  # done before the first deadline: no dribbler held them up
     assert all(vonage.patches_for(message) == 5 for message in fast)
+
+
+@pytest.mark.parametrize("retry_after", [0, 1, 60, None])
+def test_a_429_is_passed_on_at_once_with_its_retry_after(
+    client: VonageMessagesClient, vonage: VonageSimulator, retry_after: int | None
+) -> None:
+    vonage.program(MESSAGE, *[Outcome.rate_limited(retry_after=retry_after)] * 4)
+    started = time.monotonic()
+
+    with pytest.raises(VonageRateLimited) as raised:
+        client.revoke(MESSAGE, Region.EU, deadline=started + 10)
+
+    assert raised.value.retry_after_s == retry_after
+    assert vonage.patches_for(MESSAGE) == 1  # one PATCH per call: a rate limit is not retried in-process
+    assert time.monotonic() - started < 0.5  # nor waited out
+
+
+def test_5xx_answers_are_still_retried_within_the_deadline(
+    client: VonageMessagesClient, vonage: VonageSimulator
+) -> None:
+    vonage.program(MESSAGE, Outcome.server_error(503), Outcome.server_error(502), Outcome.accepted())
+
+    assert client.revoke(MESSAGE, Region.EU, deadline=time.monotonic() + 10) is not None
+    assert vonage.patches_for(MESSAGE) == 3
+
+
+def test_a_dropped_connection_is_still_retried(client: VonageMessagesClient, vonage: VonageSimulator) -> None:
+    vonage.program(MESSAGE, Outcome.dropped(), Outcome.accepted())
+
+    assert client.revoke(MESSAGE, Region.EU, deadline=time.monotonic() + 10) is not None
+    assert [r.status for r in vonage.requests] == [None, 202]

@@ -1,6 +1,9 @@
 """The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool.
 
 Every attempt ends by the caller's deadline, however slowly Vonage answers (``rcs_revoker.adapters.http_deadline``).
+5xx answers and connection errors are retried while the deadline allows; a 429 is not: it goes back to the
+caller at once with Vonage's Retry-After, to be waited out outside the Lambda (by the API's caller, or on the
+queue), as retrying it here would only multiply the PATCHes of a rate-limited storm.
 """
 
 import json
@@ -36,7 +39,8 @@ from rcs_revoker.observability import count, logger, milliseconds
 
 REVOKE_BODY: Final = b'{"status":"revoked"}'
 USER_AGENT: Final = f"{SERVICE_NAME}/{__version__} (python/{platform.python_version()})"
-RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+# Not 429: a rate limit is passed on at once (see the module's docstring).
+RETRYABLE_STATUSES: Final = frozenset({500, 502, 503, 504})
 
 
 class CredentialsSource(Protocol):
@@ -53,7 +57,8 @@ class HttpPolicy:
     backoff_factor_s: float = 0.2
     backoff_max_s: float = 2.0
     backoff_jitter_s: float = 0.1
-    # A Retry-After longer than this is passed on to the caller rather than waited for.
+    # A 503's Retry-After longer than this ends the retries rather than being waited for. (A 429 is never
+    # retried, whatever its Retry-After.)
     retry_after_max_s: int = 5
     # Below this much time left, a new attempt could not finish anyway: stop and report.
     min_attempt_s: float = 0.25
@@ -148,7 +153,10 @@ class VonageMessagesClient:
                 logger.debug(
                     "Vonage answered", extra={"url": url, "status": response.status, "attempt": len(retry.history) + 1}
                 )
-                if not retry.is_retry("PATCH", response.status, "Retry-After" in response.headers):
+                # is_retry alone would also retry a 429 (or a 413) that carries a Retry-After.
+                if response.status not in RETRYABLE_STATUSES or not retry.is_retry(
+                    "PATCH", response.status, "Retry-After" in response.headers
+                ):
                     return response
                 try:
                     retry = retry.increment("PATCH", url, response=response)
