@@ -3,7 +3,8 @@
 It is real HTTP on loopback, so the service's own HTTP client, timeouts, keep-alive and retries are what the
 integration tests, the offline demo and the benchmarks exercise. It checks what Vonage checks (route, method,
 bearer JWT, content type, body against the contract's schema; see ``offline.vonage_checks``) and then answers
-with whatever outcome a test programmed: rejections, throttling, slowness, or a dropped connection.
+with whatever outcome a test programmed: rejections, throttling, slowness, an answer dribbled out a line at a
+time, or a dropped connection.
 
 It also keeps the lifecycle of RCS messages (``offline.vonage_lifecycle``): ``POST /v1/messages`` (or
 ``add_message``) creates one, which is delivered after a programmable delay unless a revocation that Vonage
@@ -78,6 +79,10 @@ class Outcome:
     retry_after: int | None = None
     drop: bool = False
     body: dict[str, Any] | None = None
+    # When set, the answer goes out a piece at a time, this many seconds apart: the status line, each header
+    # line, the blank line, then the body byte by byte. Each read of the client returns quickly; the whole
+    # answer takes as long as its pieces.
+    dribble_interval_s: float | None = None
 
     @classmethod
     def accepted(cls) -> Self:
@@ -116,6 +121,13 @@ class Outcome:
     @classmethod
     def dropped(cls) -> Self:
         return cls(drop=True)
+
+    @classmethod
+    def dribbled(cls, interval_s: float, status: int = 202) -> Self:
+        """A server that never stalls long enough for a read timeout, yet takes ages to answer."""
+        if interval_s <= 0:
+            raise ValueError("a dribbled answer needs a positive interval")
+        return cls(status=status, dribble_interval_s=interval_s)
 
 
 @dataclass(frozen=True)
@@ -168,6 +180,7 @@ class _Answer:
     headers: dict[str, str]
     body: bytes = b""
     delay_s: float = 0.0
+    dribble_interval_s: float | None = None
 
 
 def _problem_answer(
@@ -583,10 +596,14 @@ class VonageSimulator:
         headers = rate_limit_headers(outcome.retry_after) if outcome.status == 429 else {}
         if outcome.status < 300:
             if outcome.body is None:
-                return _Answer(outcome.status, headers, delay_s=outcome.delay_s)
-            headers["Content-Type"] = "application/json"
-            return _Answer(outcome.status, headers, json.dumps(outcome.body).encode(), outcome.delay_s)
-        return _problem_answer(outcome.status, request_id, dict(outcome.body or {}), headers, outcome.delay_s)
+                answer = _Answer(outcome.status, headers, delay_s=outcome.delay_s)
+            else:
+                headers["Content-Type"] = "application/json"
+                answer = _Answer(outcome.status, headers, json.dumps(outcome.body).encode(), outcome.delay_s)
+        else:
+            answer = _problem_answer(outcome.status, request_id, dict(outcome.body or {}), headers, outcome.delay_s)
+        answer.dribble_interval_s = outcome.dribble_interval_s
+        return answer
 
 
 def _server_tls_context(cert_file: str | Path, key_file: str | Path) -> ssl.SSLContext:
@@ -687,6 +704,9 @@ class _Handler(BaseHTTPRequestHandler):
         if (delay_s > 0 and simulator._stopping.wait(delay_s)) or answer.status is None:
             self.close_connection = True
             return
+        if answer.dribble_interval_s is not None:
+            self._dribble(answer, answer.status, answer.dribble_interval_s, simulator._stopping)
+            return
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             self.send_header(name, value)
@@ -696,6 +716,30 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(answer.body)
+
+    def _dribble(self, answer: _Answer, status: int, interval_s: float, stopping: threading.Event) -> None:
+        """The answer a piece at a time, ``interval_s`` apart, until it is all sent, the client hangs up or
+        the simulator stops. The connection is not kept alive after it."""
+        self.close_connection = True
+        reason = self.responses.get(status, ("",))[0]
+        headers = {
+            "Server": self.version_string(),
+            "Date": self.date_time_string(),
+            **answer.headers,
+            "Content-Length": str(len(answer.body)),
+            "Connection": "close",
+        }
+        pieces = [f"{self.protocol_version} {status} {reason}\r\n".encode("latin-1")]
+        pieces += [f"{name}: {value}\r\n".encode("latin-1") for name, value in headers.items()]
+        pieces.append(b"\r\n")
+        pieces += [answer.body[i : i + 1] for i in range(len(answer.body))]
+        for index, piece in enumerate(pieces):
+            if index and stopping.wait(interval_s):
+                return
+            try:
+                self.wfile.write(piece)
+            except OSError:  # the client gave up waiting (a timeout, a deadline): expected, not an error here
+                return
 
     do_PATCH = do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = _serve
 

@@ -90,8 +90,9 @@ def _slow(rng: random.Random) -> tuple[tuple[Outcome, ...], str]:
 
 
 # (fault, how many per 1,000 messages, Vonage's answers before a 202 and the expected ending). The service
-# tries a PATCH four times; a bulk message is received up to MAX_RECEIVE_COUNT (3) times. Slow answers are few:
-# each holds a client (and in bulk, the whole batch of ten) for over five seconds.
+# tries a PATCH four times on 5xx answers and dropped connections, and once on a 429 (the API's caller retries
+# it, or the queue after Retry-After); a bulk message is received up to MAX_RECEIVE_COUNT (3) times. Slow
+# answers are few: each holds a client (and in bulk, the whole batch of ten) for over five seconds.
 FaultMaker = Callable[[random.Random], tuple[tuple[Outcome, ...], str]]
 ASKED_TWICE = "asked twice at once"
 VONAGE_FAULTS: dict[str, list[tuple[str, int, FaultMaker]]] = {
@@ -101,7 +102,7 @@ VONAGE_FAULTS: dict[str, list[tuple[str, int, FaultMaker]]] = {
         ("429 Retry-After: 0", 30, lambda rng: ((Outcome.rate_limited(0),) * rng.randint(1, 2), ACCEPTED)),
         ("429 Retry-After: 1", 5, lambda rng: ((Outcome.rate_limited(1),), ACCEPTED)),
         ("429 without Retry-After", 15, lambda rng: ((Outcome.rate_limited(None),), ACCEPTED)),
-        ("429 past the service's retries", 10, lambda rng: ((Outcome.rate_limited(0),) * 4, ACCEPTED)),
+        ("429 four times, the caller retrying", 10, lambda rng: ((Outcome.rate_limited(0),) * 4, ACCEPTED)),
         ("dropped connection", 40, lambda rng: ((Outcome.dropped(),) * rng.randint(1, 2), ACCEPTED)),
         ("404", 30, lambda rng: ((Outcome.not_found(),), NOT_FOUND)),
         ("422", 30, lambda rng: ((Outcome.unprocessable(),), UNPROCESSABLE)),
@@ -114,7 +115,8 @@ VONAGE_FAULTS: dict[str, list[tuple[str, int, FaultMaker]]] = {
         ("5xx absorbed by the service's retries", 30, lambda rng: (_five_xx(rng, 1, 2), ACCEPTED)),
         ("5xx past the service's retries", 15, lambda rng: (_five_xx(rng, 4, 6), ACCEPTED)),
         ("429 Retry-After: 0", 20, lambda rng: ((Outcome.rate_limited(0),), ACCEPTED)),
-        ("429 past the service's retries", 10, lambda rng: ((Outcome.rate_limited(0),) * 4, ACCEPTED)),
+        ("429 on two receives", 10, lambda rng: ((Outcome.rate_limited(0),) * 2, ACCEPTED)),
+        ("429 on every receive", 5, lambda rng: ((Outcome.rate_limited(0),) * 3, FAILED)),
         ("dropped connection", 30, lambda rng: ((Outcome.dropped(),), ACCEPTED)),
         ("404", 30, lambda rng: ((Outcome.not_found(),), NOT_FOUND)),
         ("422", 30, lambda rng: ((Outcome.unprocessable(),), UNPROCESSABLE)),

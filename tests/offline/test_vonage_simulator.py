@@ -491,6 +491,65 @@ def test_dropped_connection_gives_the_client_a_protocol_error(client: Client) ->
     assert client.send().status == 202
 
 
+def _revoke_request(key: rsa.RSAPrivateKey) -> bytes:
+    return (
+        f"PATCH /v1/messages/{MESSAGE} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {make_token(key)}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(REVOKE)}\r\n\r\n"
+    ).encode() + REVOKE
+
+
+def test_dribbled_answer_comes_a_line_at_a_time_each_read_quick_the_whole_slow(client: Client) -> None:
+    client.sim.program(MESSAGE, Outcome.dribbled(0.1))
+    port = int(client.sim.base_url.rsplit(":", 1)[1])
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(_revoke_request(client.key))
+        started = time.monotonic()
+        chunks, gaps = [], []
+        while chunk := conn.recv(65536):
+            gaps.append(time.monotonic() - started)
+            chunks.append(chunk)
+    answer = b"".join(chunks)
+
+    # The status line alone first, then a line at a time: status, five headers, the blank line.
+    assert chunks[0] == b"HTTP/1.1 202 Accepted\r\n"
+    assert answer.endswith(b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    assert len(answer.split(b"\r\n")) == 8
+    assert gaps[-1] >= 6 * 0.1
+    assert client.sim.patches_for(MESSAGE) == 1
+
+
+def test_dribbled_error_answer_is_read_in_full_by_a_patient_client(client: Client) -> None:
+    client.sim.program(MESSAGE, Outcome.dribbled(0.002, status=429))  # the body a byte at a time
+
+    response = client.send()
+
+    assert_problem(response, 429)
+    assert response.headers["Connection"] == "close"
+
+
+def test_a_client_hanging_up_on_a_dribbled_answer_is_let_go_quietly(
+    client: Client, sim: VonageSimulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sim.program(MESSAGE, Outcome.dribbled(0.05, status=503))  # a problem document: seconds to send in full
+    port = int(sim.base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(_revoke_request(client.key))
+        assert conn.recv(65536).startswith(b"HTTP/1.1 503 ")
+    # The client hung up mid-answer: the simulator stops sending at its next write, closes its side, and
+    # serves the next request as usual, without a traceback.
+    _wait_for_open_connections(sim, 0)
+
+    assert client.send().status == 202
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")
+
+
+def test_a_dribbled_answer_needs_a_positive_interval() -> None:
+    with pytest.raises(ValueError, match="positive interval"):
+        Outcome.dribbled(0)
+
+
 def test_key_rotation(client: Client, other_keys: KeyPair) -> None:
     old_token = make_token(client.key)
     new_token = make_token(other_keys.private)

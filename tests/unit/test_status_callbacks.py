@@ -64,6 +64,11 @@ def test_long_strings_are_cut() -> None:
     assert len(parse_status_callback(callback(client_ref="x" * 10_000)).client_ref or "") == 256
 
 
+def test_a_leap_second_in_a_callback_is_read_by_the_same_rule_as_sent_at() -> None:
+    parsed = parse_status_callback(callback(timestamp="2026-12-31T23:59:60.250Z"))
+    assert parsed.timestamp == datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("body", "fragment"),
     [
@@ -73,6 +78,7 @@ def test_long_strings_are_cut() -> None:
         pytest.param(callback(status=None), "not a status name", id="no-status"),
         pytest.param(callback(status=7), "not a status name", id="status-not-text"),
         pytest.param(callback(timestamp="yesterday"), "not an RFC 3339 time", id="bad-time"),
+        pytest.param(callback(timestamp="2026-12-31T12:00:60Z"), "not an RFC 3339 time", id="leap-second-at-noon"),
         pytest.param(callback(timestamp=None), "not an RFC 3339 time", id="no-time"),
     ],
 )

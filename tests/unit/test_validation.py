@@ -2,7 +2,7 @@
 
 import base64
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +18,7 @@ from rcs_revoker.domain.validation import (
     parse_message_uuid,
     parse_revocation_detail,
     parse_revocation_fields,
+    parse_timestamp,
     shorten,
 )
 
@@ -400,6 +401,75 @@ def test_sent_at_goes_with_a_selector() -> None:
 def test_sent_at_that_is_not_rfc3339_with_an_offset_is_rejected(value: object) -> None:
     error = invalid(UUID, {"sent_at": value})
     assert error.detail.startswith(f"sent_at {shorten(value)} is not an RFC 3339 timestamp with an offset")
+
+
+# A leap second: 23:59:60 UTC, read as 23:59:59.999999 (datetime has no second 60).
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-06-30T23:59:60Z", datetime(2026, 6, 30, 23, 59, 59, 999_999, tzinfo=UTC)),
+        ("2016-12-31T23:59:60z", datetime(2016, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+        ("2016-12-31 23:59:60.5Z", datetime(2016, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+        ("2016-12-31T23:59:60+00:00", datetime(2016, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)),
+        # RFC 3339's own example (section 5.8): the same leap second, in Pacific Standard Time.
+        ("1990-12-31T15:59:60-08:00", datetime(1990, 12, 31, 15, 59, 59, 999_999, tzinfo=_tz(-8))),
+        ("2026-07-01T01:59:60+02:00", datetime(2026, 7, 1, 1, 59, 59, 999_999, tzinfo=_tz(2))),
+        ("2026-07-01T05:29:60.123456789+05:30", datetime(2026, 7, 1, 5, 29, 59, 999_999, tzinfo=_tz(5, 30))),
+    ],
+)
+def test_a_leap_second_is_accepted_as_the_last_microsecond_of_the_second_before(value: str, expected: datetime) -> None:
+    sent_at = fields(sent_at=value).sent_at
+    assert sent_at == expected
+    assert sent_at is not None
+    assert sent_at.utcoffset() == expected.utcoffset()
+
+
+def test_a_leap_second_comes_after_every_time_of_its_day_and_before_the_next_day() -> None:
+    leap, before, after = (
+        parse_timestamp(value) or pytest.fail(f"{value} refused")
+        for value in ("2026-06-30T23:59:60Z", "2026-06-30T23:59:59.999998Z", "2026-07-01T00:00:00Z")
+    )
+    assert before < leap < after
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("2026-06-30T23:59:61Z", id="second-61"),
+        pytest.param("2026-06-30T23:59:99Z", id="second-99"),
+        pytest.param("2026-06-30T12:00:60Z", id="leap-second-at-noon"),
+        pytest.param("2026-06-30T23:58:60Z", id="leap-second-a-minute-early"),
+        pytest.param("2026-06-30T00:00:60Z", id="leap-second-after-midnight"),
+        # 23:59:60 in an offset other than UTC's is another instant (21:59:60 UTC here): no leap second then.
+        pytest.param("2026-06-30T23:59:60+02:00", id="leap-second-in-local-time"),
+        pytest.param("1990-12-31T15:59:60-07:00", id="leap-second-in-the-wrong-offset"),
+        pytest.param("2026-06-31T23:59:60Z", id="leap-second-on-june-31"),
+        pytest.param("2026-06-30T23:59:60", id="leap-second-without-offset"),
+    ],
+)
+def test_a_seconds_value_of_60_anywhere_but_at_23_59_utc_is_rejected(value: str) -> None:
+    error = invalid(UUID, {"sent_at": value})
+    assert error.detail.startswith(f"sent_at {shorten(value)} is not an RFC 3339 timestamp with an offset")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    offset_minutes=st.integers(-(23 * 60 + 59), 23 * 60 + 59),
+)
+def test_a_leap_second_is_accepted_exactly_when_it_is_23_59_60_in_utc(
+    hour: int, minute: int, offset_minutes: int
+) -> None:
+    sign, magnitude = ("-" if offset_minutes < 0 else "+"), abs(offset_minutes)
+    value = f"2026-06-30T{hour:02d}:{minute:02d}:60{sign}{magnitude // 60:02d}:{magnitude % 60:02d}"
+
+    parsed = parse_timestamp(value)
+
+    in_utc = (hour * 60 + minute - offset_minutes) % (24 * 60)
+    assert (parsed is not None) == (in_utc == 23 * 60 + 59), value
+    if parsed is not None:
+        assert parsed.astimezone(UTC).time() == time(23, 59, 59, 999_999)
 
 
 def test_sent_at_error_does_not_echo_a_huge_value() -> None:

@@ -1,4 +1,10 @@
-"""The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool."""
+"""The Vonage Messages API client: one PATCH per revocation, over one pooled, TLS-verified connection pool.
+
+Every attempt ends by the caller's deadline, however slowly Vonage answers (``rcs_revoker.adapters.http_deadline``).
+5xx answers and connection errors are retried while the deadline allows; a 429 is not: it goes back to the
+caller at once with Vonage's Retry-After, to be waited out outside the Lambda (by the API's caller, or on the
+queue), as retrying it here would only multiply the PATCHes of a rate-limited storm.
+"""
 
 import json
 import math
@@ -9,11 +15,12 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 import urllib3
-from urllib3.exceptions import HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
+from urllib3.exceptions import EmptyPoolError, HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util.retry import Retry
 
 from rcs_revoker import SERVICE_NAME, __version__
+from rcs_revoker.adapters.http_deadline import WATCHED_POOL_CLASSES, DeadlineWatchdog
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_jwt import VonageJwtSigner
 from rcs_revoker.domain.errors import (
@@ -32,7 +39,8 @@ from rcs_revoker.observability import count, logger, milliseconds
 
 REVOKE_BODY: Final = b'{"status":"revoked"}'
 USER_AGENT: Final = f"{SERVICE_NAME}/{__version__} (python/{platform.python_version()})"
-RETRYABLE_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+# Not 429: a rate limit is passed on at once (see the module's docstring).
+RETRYABLE_STATUSES: Final = frozenset({500, 502, 503, 504})
 
 
 class CredentialsSource(Protocol):
@@ -49,7 +57,8 @@ class HttpPolicy:
     backoff_factor_s: float = 0.2
     backoff_max_s: float = 2.0
     backoff_jitter_s: float = 0.1
-    # A Retry-After longer than this is passed on to the caller rather than waited for.
+    # A 503's Retry-After longer than this ends the retries rather than being waited for. (A 429 is never
+    # retried, whatever its Retry-After.)
     retry_after_max_s: int = 5
     # Below this much time left, a new attempt could not finish anyway: stop and report.
     min_attempt_s: float = 0.25
@@ -80,6 +89,8 @@ class VonageMessagesClient:
             cert_reqs="CERT_REQUIRED",
             retries=False,
         )
+        # Pools of connections that the deadline's watchdog can hang up on (see http_deadline).
+        self._http.pool_classes_by_scheme = WATCHED_POOL_CLASSES
         # urllib3's Retry is the policy (which answers to retry, back-off with jitter, Retry-After);
         # the loop in _send drives it, because urllib3's own loop gives every attempt the same
         # timeout and cannot see the Lambda's deadline.
@@ -129,16 +140,7 @@ class VonageMessagesClient:
         retry = self._retry
         while True:
             try:
-                response = self._http.request(
-                    "PATCH",
-                    url,
-                    body=REVOKE_BODY,
-                    headers=headers,
-                    timeout=self._timeout(deadline),
-                    retries=False,
-                    redirect=False,
-                    preload_content=True,
-                )
+                response = self._attempt(url, headers, deadline)
             except HTTPError as error:
                 if (refused := _certificate_refused(error)) is not None:
                     # Not retried: the same certificate fails the same way a second later. (Still transient
@@ -151,7 +153,10 @@ class VonageMessagesClient:
                 logger.debug(
                     "Vonage answered", extra={"url": url, "status": response.status, "attempt": len(retry.history) + 1}
                 )
-                if not retry.is_retry("PATCH", response.status, "Retry-After" in response.headers):
+                # is_retry alone would also retry a 429 (or a 413) that carries a Retry-After.
+                if response.status not in RETRYABLE_STATUSES or not retry.is_retry(
+                    "PATCH", response.status, "Retry-After" in response.headers
+                ):
                     return response
                 try:
                     retry = retry.increment("PATCH", url, response=response)
@@ -170,12 +175,37 @@ class VonageMessagesClient:
             )
             time.sleep(wait)
 
+    def _attempt(self, url: str, headers: dict[str, str], deadline: float) -> urllib3.BaseHTTPResponse:
+        """One PATCH, its answer read in full, ended by ``deadline`` whatever Vonage does: connecting, the
+        TLS handshake, sending, the status line, the headers and the body together."""
+        timeout = self._timeout(deadline)
+        with DeadlineWatchdog(deadline) as watchdog:
+            try:
+                response = self._http.request(
+                    "PATCH",
+                    url,
+                    body=REVOKE_BODY,
+                    headers=headers,
+                    timeout=timeout,
+                    pool_timeout=timeout.total,  # waiting for a free connection counts too
+                    retries=False,
+                    redirect=False,
+                    preload_content=True,
+                )
+            except Exception:  # whatever the hang-up made urllib3 (or the ssl module) raise
+                if not watchdog.fired:
+                    raise
+        if watchdog.fired:
+            # Also when an answer came back: it may be one the hang-up cut short. The connection was discarded.
+            raise VonageTimeout("Vonage did not answer in time.")
+        return response
+
     def _timeout(self, deadline: float) -> urllib3.Timeout:
         remaining = deadline - time.monotonic()
         if remaining < self._policy.min_attempt_s:
             raise VonageTimeout("No time was left to call Vonage before this function's deadline.")
-        # `total` too: connect and read together stay within the time left. (A server that dribbles bytes
-        # can still stretch a read: urllib3 times each socket read, not the whole answer.)
+        # These bound each socket operation (a server that stops answering is retried after read_timeout_s);
+        # they cannot bound the whole answer, which urllib3 times read by read: the attempt's watchdog does.
         return urllib3.Timeout(
             connect=min(self._policy.connect_timeout_s, remaining),
             read=min(self._policy.read_timeout_s, remaining),
@@ -209,6 +239,8 @@ def _certificate_refused(error: BaseException) -> str | None:
 
 
 def _as_revocation_error(error: HTTPError) -> RevocationError:
+    if isinstance(error, EmptyPoolError):  # every pooled connection stayed busy until the deadline
+        return VonageTimeout("No connection to Vonage came free in time.")
     if isinstance(error, Urllib3TimeoutError) and not isinstance(error, NewConnectionError):
         return VonageTimeout("Vonage did not answer in time, after retries.")
     return VonageUnavailable(f"Could not reach Vonage, after retries ({type(error).__name__}).")

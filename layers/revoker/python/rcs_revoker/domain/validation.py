@@ -25,7 +25,13 @@ BATCH_FIELDS: Final = ("messages", *REGION_SELECTORS)
 
 _CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 # RFC 3339 date-time: `datetime.fromisoformat` alone also takes ISO forms RFC 3339 does not allow.
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ](?P<hour>\d{2}):(?P<minute>\d{2}):(?P<second>\d{2})(\.\d{1,9})?"
+    r"(?:[Zz]|(?P<sign>[+-])(?P<offset_hours>\d{2}):(?P<offset_minutes>\d{2}))",
+    re.ASCII,
+)
+_MINUTES_A_DAY: Final = 24 * 60
+_LAST_MINUTE_OF_THE_DAY: Final = 23 * 60 + 59
 _AGENT_ID = re.compile(r"[\x21-\x7e]+", re.ASCII)  # printable ASCII without spaces: no control characters
 
 
@@ -166,14 +172,40 @@ def _region_selector(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """An RFC 3339 date-time with an offset, or None when `value` is not one."""
-    if isinstance(value, str) and _RFC3339.fullmatch(value):
-        try:
-            # fromisoformat takes at most 6 fraction digits; RFC 3339 allows more.
-            return datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.upper()))
-        except ValueError:
-            pass
-    return None
+    """An RFC 3339 date-time with an offset, or None when `value` is not one. The one rule for every
+    timestamp this service reads (a request's sent_at, a status callback's timestamp).
+
+    A leap second (seconds 60) is valid where RFC 3339 puts it: 23:59:60 in UTC, which is 23:59:60Z or the
+    same instant in another offset (RFC 3339's own example: 1990-12-31T15:59:60-08:00). datetime has no
+    second 60, so it is read as the last microsecond of the second before, 23:59:59.999999 UTC: still on
+    the day and in the minute it was written for, before the midnight that follows it (as the leap second
+    is), and never equal to any real time of the next day. Its fraction, if any, is not kept. Which months
+    end with a leap second is not checked: they are announced only months ahead.
+    """
+    if not isinstance(value, str) or (match := _RFC3339.fullmatch(value)) is None:
+        return None
+    leap_second = match["second"] == "60"
+    if leap_second:  # fromisoformat takes no second 60
+        value = value[: match.start("second")] + "59" + value[match.end("second") :]
+    try:
+        # fromisoformat takes at most 6 fraction digits; RFC 3339 allows more.
+        parsed = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", value.upper()))
+    except ValueError:
+        return None
+    if leap_second:
+        if _minute_in_utc(match) != _LAST_MINUTE_OF_THE_DAY:
+            return None
+        parsed = parsed.replace(microsecond=999_999)
+    return parsed
+
+
+def _minute_in_utc(match: re.Match[str]) -> int:
+    """The minute of the day, in UTC, of an RFC 3339 time (its offset in whole minutes, as RFC 3339 has it)."""
+    minute = int(match["hour"]) * 60 + int(match["minute"])
+    if match["sign"] is not None:
+        offset = int(match["offset_hours"]) * 60 + int(match["offset_minutes"])
+        minute -= offset if match["sign"] == "+" else -offset
+    return minute % _MINUTES_A_DAY
 
 
 def _parse_sent_at(value: object) -> datetime | None:
