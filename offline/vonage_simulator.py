@@ -218,6 +218,8 @@ class VonageSimulator:
         self.application_id = application_id
         self.clock_skew_s = clock_skew_s
         self.default_outcome = Outcome.accepted()
+        self._storm_ends = 0.0
+        self._storm_retry_after: int | None = 1
         self._public_key = load_public_key(public_key_pem)
         self._host = host
         self._port = port
@@ -313,6 +315,7 @@ class VonageSimulator:
             self._all_queue.clear()
             self._records.clear()
             self.default_outcome = Outcome.accepted()
+            self._storm_ends = 0.0
         # Messages first: a timer firing meanwhile could otherwise queue a callback after the clear below.
         self._lifecycle.clear()
         self._callbacks.clear()
@@ -582,8 +585,17 @@ class VonageSimulator:
         document = json.dumps({"message_uuid": message_uuid}).encode()
         return _Answer(202, {"Content-Type": "application/json"}, document)
 
+    def rate_limit_for(self, seconds: float, *, retry_after: int | None = 1) -> None:
+        """A rate-limit storm: for `seconds` from now every PATCH is answered 429 (with this Retry-After),
+        whatever else is programmed, as Vonage answers when an account's limit is reached."""
+        with self._lock:
+            self._storm_ends = time.monotonic() + seconds
+            self._storm_retry_after = retry_after
+
     def _next_outcome(self, message_uuid: str) -> Outcome:
         with self._lock:
+            if time.monotonic() < self._storm_ends:
+                return Outcome.rate_limited(self._storm_retry_after)
             if self._all_queue:
                 return self._all_queue.popleft()
             queue = self._queues.get(message_uuid.lower())

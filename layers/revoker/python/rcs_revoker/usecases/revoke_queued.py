@@ -84,7 +84,7 @@ class RevokeQueuedMessage:
         except VonageRateLimited as error:
             if self._queue is None:
                 raise
-            wait = error.retry_after_s or RATE_LIMITED_DEFAULT_WAIT_S
+            wait = RATE_LIMITED_DEFAULT_WAIT_S if error.retry_after_s is None else error.retry_after_s
             self._gate.close(wait)
             self._wait_on_queue(message, wait)
             return None
