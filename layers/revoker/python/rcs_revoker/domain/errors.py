@@ -171,6 +171,11 @@ class DependencyUnavailable(RevocationError):
     transient = True
 
 
+class LedgerUnavailable(DependencyUnavailable):
+    """The ledger could not record an attempt before Vonage was asked (so it was not asked): there is nothing
+    to record, in a ledger that just failed."""
+
+
 class NotQueued(DependencyUnavailable):
     """The bulk queue refused a message after its retries: it was not queued."""
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from rcs_revoker.domain import recording
 from rcs_revoker.domain.errors import (
-    DependencyUnavailable,
     InvalidRequest,
+    LedgerUnavailable,
     OutcomeNotRecorded,
     RevocationError,
     RevocationInProgress,
@@ -107,6 +107,8 @@ class OutcomeRecorder:
             return True
         if isinstance(error, RevocationInProgress | OutcomeNotRecorded):
             return True
+        if isinstance(error, LedgerUnavailable):
+            return False  # the ledger just failed to take this message's write: it is not asked again
         now, final = self._clock(), invocation.final_attempt
         return write_record(
             self._ledger,
@@ -163,7 +165,7 @@ class WriteAhead:
             return write
 
         if not write_record(self._ledger, self._message_uuid, decide, known=self._known, read=True):
-            raise DependencyUnavailable(
+            raise LedgerUnavailable(
                 "The ledger table could not record the attempt, so Vonage was not asked; ask again.",
                 message_uuid=self._message_uuid,
                 region=region,
