@@ -18,7 +18,7 @@ export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 # sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
 export PYENV_VERSION ?= 3.13.0:3.11.7
 
-.PHONY: help setup lock hooks run serve test lint typecheck unit integration load coverage template build security \
+.PHONY: help setup lock hooks run serve test lint typecheck unit integration load storm soak coverage template build security \
 	checkov audit deploy clean
 
 help:
@@ -27,6 +27,7 @@ help:
 	@echo "make test     - set up and run every check: lint, types, template, build, security, unit, integration, load"
 	@echo "make unit     - the unit tests (seconds), with the coverage floor of UNIT_COVERAGE"
 	@echo "make integration / make load - the suites against the offline stack"
+	@echo "make storm / make soak - a ten-minute 429 storm; 200 invocations, most SIGKILLed at random"
 	@echo "make coverage - the coverage of the three suites combined, against COVERAGE_FLOOR"
 	@echo "make lock     - regenerate the locks (*.txt) from their inputs (*.in)"
 	@echo "make hooks    - install the pre-commit hooks (.pre-commit-config.yaml) into git"
@@ -125,6 +126,14 @@ integration: $(VENV)/.installed $(SAM_VENV)/.installed
 
 load: $(VENV)/.installed
 	$(PYTEST) tests/load
+
+# The long runs of what `make test` runs short (docs/reliability.md has their figures): a ten-minute Vonage
+# rate-limit storm, and a soak of 200 invocations, most of them SIGKILLed at random moments.
+storm: $(VENV)/.installed
+	STORM_S=600 $(PY) -m pytest -s -p no:cacheprovider tests/integration/test_rate_limit_storm.py
+
+soak: $(VENV)/.installed
+	SOAK_PROCESSES=200 $(PY) -m pytest -s -p no:cacheprovider tests/load/test_soak.py
 
 coverage: $(VENV)/.installed
 	$(COVERAGE) combine --keep --quiet --data-file=$(COVERAGE_DIR)/total $(addprefix $(COVERAGE_DIR)/,unit integration load)

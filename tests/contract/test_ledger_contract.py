@@ -1,12 +1,14 @@
 """Ledger: InMemoryLedger and DynamoDbLedger (moto server) keep records by the same rules: versioned writes
 that fail when the record moved on, records read together, a batch's members, the records due for a re-drive."""
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
+from rcs_revoker.domain.errors import DependencyUnavailable
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, applied
 from rcs_revoker.domain.outcome_events import QUEUED_DETAIL_TYPE, OutcomeEvent
 from rcs_revoker.domain.ports import Ledger
@@ -228,3 +230,27 @@ def test_a_record_as_applied_in_memory_is_the_record_the_ledger_gives_back(ledge
     assert replace(again, created_at="", updated_at="") == replace(
         applied(stored, then, now), created_at="", updated_at=""
     )
+
+
+def test_every_read_and_write_of_a_missing_table_is_a_dependency_failure(stack: Stack) -> None:
+    # The adapter only: the fake has no table to lose.
+    ledger = DynamoDbLedger("no-such-ledger")
+    calls: list[Callable[[], object]] = [
+        lambda: ledger.get(UUID),
+        lambda: ledger.get_many([UUID]),
+        lambda: ledger.save(LedgerWrite(UUID, None, {"state": "queued"})),
+        lambda: ledger.add_to_batch(BATCH, [UUID]),
+        lambda: ledger.batch(BATCH),
+        lambda: ledger.due(datetime.now(UTC), 10),
+    ]
+    for call in calls:
+        with pytest.raises(DependencyUnavailable, match="ledger table"):
+            call()
+
+
+def test_a_batch_larger_than_one_write_keeps_every_member(ledger: Ledger) -> None:
+    members = [f"00000000-0000-4000-8000-{n:012d}" for n in range(60)]
+    ledger.add_to_batch(BATCH, members)
+    summary = ledger.batch(BATCH)
+    assert summary is not None
+    assert summary.pending == members  # no record yet: on the queue
