@@ -14,6 +14,7 @@ from rcs_revoker.domain.errors import (
     RevocationInProgress,
     UnknownAgent,
     VonageTimeout,
+    VonageUnavailable,
 )
 from rcs_revoker.domain.ledger import LedgerWrite
 from rcs_revoker.domain.models import RevocationAccepted
@@ -202,3 +203,27 @@ def test_a_refusal_is_logged_at_the_level_that_says_whether_someone_must_look(
     [line] = [line for line in log_records() if line.get("message") == "revocation not accepted"]
     assert line["level"] == level
     assert line["reason"] == error.reason
+
+
+def test_an_api_failure_while_the_message_is_queued_leaves_it_queued_not_failed(ports: Ports) -> None:
+    # The bulk queue still holds the message, with its receives: a transient 502 on the single route is not
+    # the message's last chance.
+    assert ports.ledger.save(LedgerWrite(UUID, None, {"state": "queued", "batch_id": "b-1"}))
+    error = VonageUnavailable("Vonage answered 502, after retries.", message_uuid=UUID, region=Region.EU)
+    api = RequestContext("api", "request-1", NOW)
+
+    assert ports.outcomes().rejected(error, invocation("api"), api, ports.ledger.get(UUID), read=True) is True
+
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.last_error) == ("queued", "vonage-unavailable: Vonage answered 502, after retries.")
+    assert ports.published().of_type(FAILED_DETAIL_TYPE) == []
+
+
+def test_an_api_failure_with_no_other_delivery_to_come_is_failed(ports: Ports) -> None:
+    error = VonageUnavailable("Vonage answered 502, after retries.", message_uuid=UUID, region=Region.EU)
+    ports.outcomes().rejected(error, invocation("api"), RequestContext("api", "request-1", NOW))
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert record.state == "failed"
+    assert len(ports.published().of_type(FAILED_DETAIL_TYPE)) == 1
