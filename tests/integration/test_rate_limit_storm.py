@@ -43,7 +43,8 @@ def test_a_storm_slows_the_bulk_and_event_paths_down_and_dead_letters_nothing(st
     assert ended - storm_started >= STORM_S  # nothing got through the storm: it was waited out, not failed
     rate_limited = sum(stack.vonage.patches_for(m) for m in bulk + events) - len(bulk + events)
     # About one rate-limited PATCH per Retry-After for the container (each message that came back while the
-    # limit lasted went straight back to the queue), not a handful per message and receive.
-    assert rate_limited <= STORM_S / RETRY_AFTER_S + len(bulk + events), rate_limited
+    # limit lasted went straight back to the queue; threads that passed the gate together add a few), not one
+    # per message and hop (15 messages back every 1-6 s: about 4 a second).
+    assert rate_limited <= 2 * STORM_S / RETRY_AFTER_S + len(bulk + events), rate_limited
     took = ended - storm_started
     print(f"storm {STORM_S:.0f} s: {rate_limited} rate-limited PATCHes for 15 messages, all revoked after {took:.0f} s")
