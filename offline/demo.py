@@ -94,7 +94,11 @@ def main() -> int:
 
         # The message lifecycle: Vonage's signed status callbacks, through a local API server to the webhook.
         with LocalApi(log=io.StringIO()) as api:
-            vonage.set_status_webhook(api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY)
+            # Vonage retries a callback that is not acknowledged for hours; the webhook's first call is a cold
+            # start (its modules compiled, on a fresh clone): more attempts, each given longer, than by default.
+            vonage.set_status_webhook(
+                api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY, attempts=8, timeout_s=5.0
+            )
             lifecycle = _lifecycle(vonage, handler, api.url + WEBHOOK_PATH)
             vonage.set_status_webhook(None)
         results += lifecycle.results
@@ -200,11 +204,16 @@ def _state(handler: Any, message_uuid: str) -> str:
     event["pathParameters"] = {"message_uuid": message_uuid}
     # Vonage's callback travels through the local API's webhook: on a loaded machine that takes seconds. Asked
     # every 0.2 s: each question is a ledger read, and asking faster only slows the callback down.
-    VonageSimulator.wait_until(
-        lambda: json.loads(handler.lambda_handler(event, LocalLambdaContext())["body"]).get("state") == "revoked",
-        timeout_s=20.0,
-        poll_s=0.2,
-    )
+    try:
+        VonageSimulator.wait_until(
+            lambda: json.loads(handler.lambda_handler(event, LocalLambdaContext())["body"]).get("state") == "revoked",
+            timeout_s=20.0,
+            poll_s=0.2,
+        )
+    except TimeoutError:
+        record = handler.lambda_handler(event, LocalLambdaContext())["body"]
+        print(f"the record never said revoked: {record}", file=sys.stderr, flush=True)
+        raise
     return str(json.loads(_invoke(handler, "the ledger", event, body=True))["state"])
 
 
