@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rcs_revoker.domain.errors import DependencyUnavailable
-from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, redrive_due
+from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, stored_fields
 from rcs_revoker.domain.lifecycle import MessageLife
 from rcs_revoker.domain.outcome_events import OutcomeEvent, RecordChange
 
@@ -53,10 +53,7 @@ class InMemoryLedger:
             ):
                 return False
             updated = self._stamped(item)
-            fields = dict(write.fields)
-            if "state" in fields and "redrive_at" not in fields:
-                fields["redrive_at"] = redrive_due(fields["state"], self.clock())
-            for name, value in fields.items():
+            for name, value in stored_fields(write, self.clock()).items():
                 if value is None:
                     updated.pop(name, None)
                 else:

@@ -79,11 +79,7 @@ def arm(stack: Stack, scenario: Scenario) -> Callable[[], None]:
     else:
         stack.aws.hold("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, uuid_, '"requested"'), times=1)
     marker = uuid_ if point != "after the 202, before the idempotency record" else idempotency_key(uuid_)
-    return lambda: wait_for_hold(stack, marker)
-
-
-def wait_for_hold(stack: Stack, marker: str, timeout_s: float = 20.0) -> None:
-    stack.aws.wait_until_held_naming(marker, timeout_s=timeout_s)
+    return lambda: stack.aws.wait_until_held_naming(marker, timeout_s=20)
 
 
 def kill_at_its_point(stack: Stack, scenario: Scenario, tmp_path: Path, wait: Callable[[], None]) -> None:
@@ -132,7 +128,7 @@ def test_an_api_request_killed_after_vonage_s_202_is_known_at_once_and_answered_
     with lambda_process.start(
         "revoke_api", api_event(uuid_, {"region": "eu"}), env=stack.function_env(), timeout_s=15
     ) as run:
-        wait_for_hold(stack, uuid_)
+        stack.aws.wait_until_held_naming(uuid_, timeout_s=20)
         run.kill()
     stack.aws.clear()
     answer = stack.invoke_api(status_event(f"/revocations/{uuid_}"))

@@ -11,7 +11,16 @@ from pathlib import Path
 from offline import lambda_process
 from offline.vonage_simulator import Outcome
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
-from tests.conftest import IDEMPOTENCY_TABLE, LEDGER_TABLE, Stack, api_event, body_of, bulk_event, eventbridge_event
+from tests.conftest import (
+    IDEMPOTENCY_TABLE,
+    LEDGER_TABLE,
+    Stack,
+    api_event,
+    body_of,
+    bulk_event,
+    eventbridge_event,
+    status_event,
+)
 
 API_TIMEOUT_S = 15.0  # template.yaml
 
@@ -140,13 +149,7 @@ def test_a_thousand_items_with_slow_ledger_writes_answer_in_time_and_queue_nothi
     assert len(states) <= accepted
     refused_uuids = {messages[item["index"]] for item in refused}
     assert not refused_uuids & set(states)
-    summary = stack.invoke_api(
-        {
-            **api_event("unused", method="GET", path=f"/batches/{receipt['batch_id']}"),
-            "resource": "/batches/{batch_id}",
-            "pathParameters": {"batch_id": receipt["batch_id"]},
-        }
-    )
+    summary = stack.invoke_api(status_event(f"/batches/{receipt['batch_id']}"))
     assert body_of(summary)["total"] == accepted
     took = time.monotonic() - started
     print(f"1,000 items, 150 ms ledger writes: {run.invoke_s:.1f} s, {accepted} accepted ({took:.1f} s in all)")

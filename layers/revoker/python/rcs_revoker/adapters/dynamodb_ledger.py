@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.adapters.dynamodb_attributes import error_code, string_attribute
 from rcs_revoker.domain.errors import DependencyUnavailable
-from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, redrive_due
+from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, stored_fields
 from rcs_revoker.domain.lifecycle import MessageLife
 from rcs_revoker.domain.outcome_events import OutcomeEvent
 from rcs_revoker.domain.revocation import REVOCATION_WINDOW
@@ -37,7 +37,7 @@ REDRIVE_SHARDS: Final = tuple("0123456789abcdef")
 MEMBER_PREFIX: Final = "batch#"
 BATCH_GET_SIZE: Final = 100  # the most keys one BatchGetItem takes
 BATCH_WRITE_SIZE: Final = 25  # the most items one BatchWriteItem takes
-BATCH_WRITE_ATTEMPTS: Final = 4
+BATCH_ATTEMPTS: Final = 4  # of a batch call, while DynamoDB leaves part of it unprocessed
 _serialize = TypeSerializer().serialize
 _deserialize = TypeDeserializer().deserialize
 
@@ -72,9 +72,7 @@ class DynamoDbLedger:
 
     def save(self, write: LedgerWrite) -> bool:
         expression = _Expression()
-        fields = dict(write.fields)
-        if "state" in fields and "redrive_at" not in fields:
-            fields["redrive_at"] = redrive_due(fields["state"], datetime.now(UTC))
+        fields = stored_fields(write, datetime.now(UTC))
         if "redrive_at" in fields:
             due = fields.pop("redrive_at")
             expression.set_or_remove("redrive_at", int(due.timestamp()) if due else None)
@@ -158,34 +156,29 @@ class DynamoDbLedger:
         return due[:limit]
 
     def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        request: dict[str, Any] = {self._table_name: {"Keys": keys, "ConsistentRead": True}}
-        for attempt in range(BATCH_WRITE_ATTEMPTS):
-            if attempt:
-                time.sleep(0.05 * 2**attempt)  # what DynamoDB left unprocessed (throttling): again, later
-            try:
-                response = self.client.batch_get_item(RequestItems=request)
-            except (ClientError, BotoCoreError) as error:
-                raise _unavailable(error) from None
-            found += response.get("Responses", {}).get(self._table_name, [])
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                return found
-        raise DependencyUnavailable("DynamoDB left part of a ledger read unprocessed, after retries.")
+        answers = self._until_processed(
+            self.client.batch_get_item, {"Keys": keys, "ConsistentRead": True}, "UnprocessedKeys", "read"
+        )
+        return [item for answer in answers for item in answer.get("Responses", {}).get(self._table_name, [])]
 
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        pending: dict[str, Any] = {self._table_name: requests}
-        for attempt in range(BATCH_WRITE_ATTEMPTS):
+        self._until_processed(self.client.batch_write_item, requests, "UnprocessedItems", "write")
+
+    def _until_processed(self, call: Any, items: Any, leftover: str, what: str) -> list[dict[str, Any]]:
+        """A batch call, again with what DynamoDB left unprocessed (throttling), later each time; its answers."""
+        answers: list[dict[str, Any]] = []
+        pending: dict[str, Any] = {self._table_name: items}
+        for attempt in range(BATCH_ATTEMPTS):
             if attempt:
                 time.sleep(0.05 * 2**attempt)
             try:
-                response = self.client.batch_write_item(RequestItems=pending)
+                answers.append(call(RequestItems=pending))
             except (ClientError, BotoCoreError) as error:
                 raise _unavailable(error) from None
-            pending = response.get("UnprocessedItems") or {}
+            pending = answers[-1].get(leftover) or {}
             if not pending:
-                return
-        raise DependencyUnavailable("DynamoDB left part of a ledger write unprocessed, after retries.")
+                return answers
+        raise DependencyUnavailable(f"DynamoDB left part of a ledger {what} unprocessed, after retries.")
 
     def _update(self, message_uuid: str, expression: "_Expression", condition: str) -> bool:
         now = datetime.now(UTC).isoformat()

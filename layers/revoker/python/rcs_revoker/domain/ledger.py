@@ -160,14 +160,21 @@ _RECORD_FIELDS: Final = frozenset(
 _LIFE_TIMES: Final = ("submitted_at", "delivery_status_at", "delivered_at")
 
 
+def stored_fields(write: LedgerWrite, now: datetime) -> dict[str, Any]:
+    """What a write sets: its fields, and the re-drive time its change of state brings (unless it gives one):
+    the one rule every ledger applies when it stores a write."""
+    fields = dict(write.fields)
+    if "state" in fields and "redrive_at" not in fields:
+        fields["redrive_at"] = redrive_due(fields["state"], now)
+    return fields
+
+
 def applied(record: LedgerRecord | None, write: LedgerWrite, now: datetime) -> LedgerRecord:
     """The record as it is once `write` is made (what the ledger would give back, without reading it): so that
     a use case that writes twice decides its second write on the first one's result."""
     stamp = now.isoformat()
     base = record or LedgerRecord(write.message_uuid, "sent", None, None, 0, None, None, stamp, stamp)
-    fields = {name: value for name, value in write.fields.items() if name in _RECORD_FIELDS}
-    if "state" in fields and "redrive_at" not in fields:
-        fields["redrive_at"] = redrive_due(fields["state"], now)
+    fields = {name: value for name, value in stored_fields(write, now).items() if name in _RECORD_FIELDS}
     state = fields.get("state", base.state)
     life_fields: dict[str, Any] = {
         name: datetime.fromisoformat(value) if value and name in _LIFE_TIMES else value

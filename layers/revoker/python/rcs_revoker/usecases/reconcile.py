@@ -62,10 +62,10 @@ class ReconcileLedger:
             return report
         due = ledger.due(self._clock(), RECORDS_PER_RUN)
         report.due = len(due)
-        for message_uuid in due:
+        for taken, message_uuid in enumerate(due):
             left = self._time_left()
             if left is not None and left < RUN_RESERVE_S:
-                report.skipped += report.due - report.redriven - report.abandoned - report.skipped
+                report.skipped += report.due - taken  # the next run takes them
                 break
             try:
                 self._reconcile(ledger, queue, message_uuid, report)
