@@ -1,4 +1,5 @@
-"""API Gateway entry point: POST /messages/{message_uuid}/revoke, POST /revocations,
+"""API Gateway entry point: POST /messages/{message_uuid}/revoke, DELETE /messages/{message_uuid}/revocation,
+POST /revocations,
 GET /revocations/{message_uuid}, GET /batches/{batch_id}. Routing only: each route is one call into the
 use cases, every error becomes problem+json in rcs_revoker.api.problems.
 
@@ -24,7 +25,7 @@ from rcs_revoker.api.responses import HttpResponse
 from rcs_revoker.api.routes import API_ROUTES
 from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.deadlines import bounded_by_timeout
-from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.models import RevocationAccepted, RevocationScheduled
 from rcs_revoker.domain.validation import parse_revocation_fields
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger, metrics
@@ -39,8 +40,15 @@ def revoke(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     result = service().revoke(
         lambda: parse_revocation_fields(_path_parameter(event, "message_uuid"), _body(event)), invocation
     )
-    # 202: Vonage accepted the revocation; 200: nothing to revoke, the message will not be delivered.
-    return HttpResponse.json(202 if isinstance(result, RevocationAccepted) else 200, result.as_dict())
+    # 202: Vonage accepted the revocation, or it is scheduled; 200: nothing to revoke, it will not be delivered.
+    accepted = isinstance(result, RevocationAccepted | RevocationScheduled)
+    return HttpResponse.json(202 if accepted else 200, result.as_dict())
+
+
+def cancel_revocation(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    invocation = Invocation.from_lambda("api", request_id(event) or context.aws_request_id, context)
+    record = service().cancel_revocation(_path_parameter(event, "message_uuid"), invocation)
+    return HttpResponse.json(200, record)
 
 
 def submit_revocations(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
@@ -59,6 +67,7 @@ def get_batch(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
 
 OPERATIONS: dict[str, Route] = {
     "Revoke": revoke,
+    "CancelRevocation": cancel_revocation,
     "SubmitBatch": submit_revocations,
     "GetRevocation": get_revocation,
     "GetBatch": get_batch,

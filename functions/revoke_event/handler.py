@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.domain.errors import RevocationError
-from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.models import RevocationAccepted, RevocationScheduled
 from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
 
@@ -36,7 +36,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     # what still fails goes to the OnFailure destination, not back to this function.
     invocation = Invocation.from_lambda("eventbridge", event_id, context, final_attempt=False)
     try:
-        result = service().revoke_queued.event(detail, invocation=invocation)
+        asked_at = event.get("time") if isinstance(event, dict) else None
+        result = service().revoke_queued.event(
+            detail, invocation=invocation, requested_at=asked_at if isinstance(asked_at, str) else None
+        )
     except RevocationError as error:
         raise_for_retry(error)
         return {"outcome": "rejected", "reason": error.reason, "message_uuid": error.message_uuid}
@@ -44,4 +47,6 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return {"outcome": "rate-limited", "detail": "Queued to be revoked once Vonage's rate limit has passed."}
     if isinstance(result, RevocationAccepted):
         return {"outcome": "accepted", **result.as_dict()}
+    if isinstance(result, RevocationScheduled):
+        return {"outcome": "scheduled", **result.as_dict()}
     return {"outcome": "not-needed", **result.as_dict()}

@@ -138,6 +138,7 @@ def _record(message_uuid: str, item: dict[str, Any]) -> LedgerRecord:
         outcome=item.get("outcome"),
         request=item.get("request"),
         redrives=item.get("redrives", 0),
+        timer=item.get("timer"),
         redrive_at=item.get("redrive_at"),
         version=item.get("version", 0),
     )

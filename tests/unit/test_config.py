@@ -227,6 +227,12 @@ def test_configuration_reads_only_its_documented_variables() -> None:
         "VONAGE_API_BASE_URL",
         "POWERTOOLS_IDEMPOTENCY_DISABLED",
         "WEBHOOK_MAX_AGE_S",
+        "TIMER_QUEUE_URL",
+        "TIMER_QUEUE_ARN",
+        "TIMER_SCHEDULE_GROUP",
+        "TIMER_SCHEDULER_ROLE_ARN",
+        "TIMER_DEAD_LETTER_QUEUE_ARN",
+        "TIMER_QUEUE_MAX_DELAY_S",
     }
 
 

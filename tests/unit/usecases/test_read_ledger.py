@@ -44,6 +44,7 @@ def test_a_message_s_record_is_given_as_the_ledger_has_it(ports: Ports) -> None:
         "vonage_error": None,
         "client_ref": "order-42",
         "metadata": None,
+        "timer": None,
         "timeline": [
             {"at": NOW.isoformat(), "event": "queued", "batch_id": BATCH_ID},
             {"at": NOW.isoformat(), "event": "revocation-accepted", "vonage_request_id": "vonage-1"},

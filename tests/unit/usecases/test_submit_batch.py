@@ -55,8 +55,8 @@ def test_valid_items_are_recorded_queued_then_sent_for_the_worker(ports: Ports) 
 
     assert receipt == {"batch_id": BATCH_ID, "accepted": 2, "already_requested": 0, "rejected": []}
     assert ports.queue.bodies() == [
-        {"batch_id": BATCH_ID, "request": {"message_uuid": UUID, "region": "eu"}},
-        {"batch_id": BATCH_ID, "request": {"message_uuid": OTHER_UUID}},
+        {"batch_id": BATCH_ID, "request": {"message_uuid": UUID, "region": "eu"}, "requested_at": NOW.isoformat()},
+        {"batch_id": BATCH_ID, "request": {"message_uuid": OTHER_UUID}, "requested_at": NOW.isoformat()},
     ]
     assert {uuid: item["state"] for uuid, item in ports.ledger.items.items()} == {UUID: "queued", OTHER_UUID: "queued"}
     assert all(item["batch_id"] == BATCH_ID for item in ports.ledger.items.values())

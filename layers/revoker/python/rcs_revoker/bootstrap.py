@@ -9,6 +9,7 @@ from rcs_revoker.adapters.dynamodb_idempotency import NoIdempotencyStore, Powert
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
 from rcs_revoker.adapters.eventbridge_outcomes import EventBridgeOutcomePublisher
 from rcs_revoker.adapters.sqs_revocation_queue import SqsRevocationQueue
+from rcs_revoker.adapters.timer_wake_ups import SqsSchedulerWakeUps
 from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.adapters.vonage_webhook_signature import VonageWebhookVerifier
@@ -16,7 +17,9 @@ from rcs_revoker.config import Settings, settings
 from rcs_revoker.deadlines import time_left
 from rcs_revoker.domain.ports import IdempotencyStore
 from rcs_revoker.domain.revocation import RevocationService
+from rcs_revoker.usecases.cancel_revocation import CancelScheduledRevocation
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
+from rcs_revoker.usecases.fire_timer import FireTimer
 from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from rcs_revoker.usecases.read_ledger import ReadLedger
 from rcs_revoker.usecases.receive_status import ReceiveStatusCallback
@@ -24,6 +27,7 @@ from rcs_revoker.usecases.reconcile import ReconcileLedger
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
 from rcs_revoker.usecases.revoke import RevokeMessage
 from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
+from rcs_revoker.usecases.schedule_revocation import ScheduleRevocation
 from rcs_revoker.usecases.submit_batch import SubmitBatch
 
 
@@ -39,6 +43,8 @@ class Service:
     receive_status: ReceiveStatusCallback
     publish_outcomes: PublishOutcomes
     reconcile: ReconcileLedger
+    fire_timer: FireTimer
+    cancel_revocation: CancelScheduledRevocation
 
 
 @cache
@@ -58,20 +64,42 @@ def service() -> Service:
     )
     ledger = DynamoDbLedger(config.ledger_table_name) if config.ledger_table_name else None
     queue = SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None
-    revoke = RevokeMessage(exactly_once=ExactlyOnceRevocation(domain, store), outcomes=OutcomeRecorder(ledger))
+    wake_ups = (
+        SqsSchedulerWakeUps(
+            queue_url=config.timer_queue_url,
+            queue_arn=config.timer_queue_arn,
+            schedule_group=config.timer_schedule_group,
+            scheduler_role_arn=config.timer_scheduler_role_arn,
+            dead_letter_queue_arn=config.timer_dead_letter_queue_arn,
+        )
+        if config.timer_queue_url
+        else None
+    )
+    queue_max_delay_s = config.timer_queue_max_delay_s
+    schedule = ScheduleRevocation(ledger=ledger, wake_ups=wake_ups, regions=domain, queue_max_delay_s=queue_max_delay_s)
+    revoke = RevokeMessage(
+        exactly_once=ExactlyOnceRevocation(domain, store), outcomes=OutcomeRecorder(ledger), schedule=schedule
+    )
+    revoke_queued = RevokeQueuedMessage(revoke=revoke, queue=queue)
     return Service(
         settings=config,
         revoke=revoke,
-        revoke_queued=RevokeQueuedMessage(revoke=revoke, queue=queue),
+        revoke_queued=revoke_queued,
         submit_batch=SubmitBatch(ledger=ledger, queue=queue, default_region=config.default_region, time_left=time_left),
         read_ledger=ReadLedger(ledger),
         receive_status=ReceiveStatusCallback(
-            verifier=VonageWebhookVerifier(credentials, max_age_s=config.webhook_max_age_s), ledger=ledger
+            verifier=VonageWebhookVerifier(credentials, max_age_s=config.webhook_max_age_s),
+            ledger=ledger,
+            wake_ups=wake_ups,
         ),
         publish_outcomes=PublishOutcomes(
             EventBridgeOutcomePublisher(config.event_bus_name) if config.event_bus_name else None
         ),
-        reconcile=ReconcileLedger(ledger=ledger, queue=queue, time_left=time_left),
+        reconcile=ReconcileLedger(ledger=ledger, queue=queue, wake_ups=wake_ups, time_left=time_left),
+        fire_timer=FireTimer(
+            ledger=ledger, wake_ups=wake_ups, revoke=revoke_queued, queue_max_delay_s=queue_max_delay_s
+        ),
+        cancel_revocation=CancelScheduledRevocation(ledger=ledger, wake_ups=wake_ups),
     )
 
 

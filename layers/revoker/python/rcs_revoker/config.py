@@ -35,6 +35,16 @@ class Settings:
     idempotency_disabled: bool = False
     # A signed status callback older than this (its iat) is refused as a replay.
     webhook_max_age_s: int = 300
+    # Deferred revocations (rcs_revoker.domain.timers): the timer queue, and the Scheduler group, role and
+    # dead-letter queue of the schedules that wake the timers due past 15 minutes.
+    timer_queue_url: str | None = None
+    timer_queue_arn: str | None = None
+    timer_schedule_group: str | None = None
+    timer_scheduler_role_arn: str | None = None
+    timer_dead_letter_queue_arn: str | None = None
+    # Timers due within this many seconds are one delayed SQS message; later ones a schedule. 900 (SQS's
+    # longest delay) in AWS; tests lower it to exercise the schedules without waiting a quarter of an hour.
+    timer_queue_max_delay_s: int = 900
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -50,7 +60,24 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         vonage_api_base_url=_vonage_api_base_url(environ),
         idempotency_disabled=_flag(environ, "POWERTOOLS_IDEMPOTENCY_DISABLED"),
         webhook_max_age_s=_positive_int(environ, "WEBHOOK_MAX_AGE_S", 300),
+        timer_queue_url=_optional(environ, "TIMER_QUEUE_URL"),
+        timer_queue_arn=_optional(environ, "TIMER_QUEUE_ARN"),
+        timer_schedule_group=_optional(environ, "TIMER_SCHEDULE_GROUP"),
+        timer_scheduler_role_arn=_optional(environ, "TIMER_SCHEDULER_ROLE_ARN"),
+        timer_dead_letter_queue_arn=_optional(environ, "TIMER_DEAD_LETTER_QUEUE_ARN"),
+        timer_queue_max_delay_s=_timer_queue_max_delay(environ),
     )
+
+
+def _optional(environ: Mapping[str, str], name: str) -> str | None:
+    return environ.get(name, "").strip() or None
+
+
+def _timer_queue_max_delay(environ: Mapping[str, str]) -> int:
+    value = _positive_int(environ, "TIMER_QUEUE_MAX_DELAY_S", 900)
+    if not 2 <= value <= 900:
+        raise ConfigurationError(f"TIMER_QUEUE_MAX_DELAY_S is {value}; SQS delays a message 2 to 900 seconds here.")
+    return value
 
 
 @cache

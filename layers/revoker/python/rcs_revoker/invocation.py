@@ -14,7 +14,7 @@ from rcs_revoker.domain.ports import RemainingTime
 # completion and the ledger write, each given the time of its slowest AWS attempt (aws_clients.ATTEMPT_S).
 RECORD_RESERVE_S: Final = 6.0
 
-EntryPoint = Literal["api", "eventbridge", "sqs"]
+EntryPoint = Literal["api", "eventbridge", "sqs", "timer"]
 
 
 @dataclass(frozen=True, slots=True)

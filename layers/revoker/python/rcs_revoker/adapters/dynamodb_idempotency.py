@@ -26,8 +26,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.domain.models import REVOCATION_WINDOW
 from rcs_revoker.domain.ports import ComputationInProgress, IdempotencyStoreUnavailable, RemainingTime
-from rcs_revoker.domain.revocation import REVOCATION_WINDOW
 
 # Past the 24-hour window Vonage refuses anyway; an hour more covers clock skew and late retries.
 IDEMPOTENCY_RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(hours=1)

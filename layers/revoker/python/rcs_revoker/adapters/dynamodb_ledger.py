@@ -26,8 +26,8 @@ from rcs_revoker.adapters.dynamodb_attributes import error_code, string_attribut
 from rcs_revoker.domain.errors import DependencyUnavailable
 from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, stored_fields
 from rcs_revoker.domain.lifecycle import MessageLife
+from rcs_revoker.domain.models import REVOCATION_WINDOW
 from rcs_revoker.domain.outcome_events import OutcomeEvent
-from rcs_revoker.domain.revocation import REVOCATION_WINDOW
 
 # A few days past the window: long enough to answer "was it revoked?" after an incident, then gone (TTL).
 LEDGER_RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(days=3)
@@ -277,6 +277,7 @@ def record_of(item: dict[str, Any]) -> LedgerRecord:
         request=_deserialize(item["request"]) if "request" in item else None,
         redrives=int(item.get("redrives", {}).get("N", "0")),
         redrive_at=datetime.fromtimestamp(int(item["redrive_at"]["N"]), UTC) if "redrive_at" in item else None,
+        timer=_deserialize(item["timer"]) if "timer" in item else None,
         version=int(item.get("version", {}).get("N", "0")),
     )
 

@@ -13,15 +13,19 @@ from rcs_revoker.domain.errors import (
     InvalidStatusCallback,
     ItemRejection,
     MessageNotFound,
+    NoScheduledRevocation,
     NotQueued,
     OutcomeNotRecorded,
     RecordNotFound,
     RequestTooLarge,
     RevocationError,
     RevocationInProgress,
+    RevocationUnderWay,
     RevocationWindowExpired,
     SentAtInFuture,
     ServiceMisconfigured,
+    TimerAlreadyFired,
+    TimerPastWindow,
     UnknownAgent,
     VonageCredentialsRejected,
     VonageRateLimited,
@@ -46,6 +50,10 @@ _PROBLEMS: Final[dict[type[RevocationError], tuple[int, str]]] = {
     MessageNotFound: (404, "Message not found at Vonage"),
     RevocationWindowExpired: (422, "Revocation window has passed"),
     SentAtInFuture: (422, "sent_at is in the future"),
+    TimerPastWindow: (422, "Due past the revocation window"),
+    RevocationUnderWay: (409, "A revocation is already under way"),
+    NoScheduledRevocation: (404, "No scheduled revocation"),
+    TimerAlreadyFired: (409, "The scheduled revocation has already fired"),
     VonageUnprocessable: (422, "Vonage could not process the revocation"),
     RevocationInProgress: (409, "Revocation already in progress"),
     AlreadyDelivered: (409, "Message already delivered"),
@@ -67,6 +75,8 @@ def problem_for(error: RevocationError, request_id: str | None) -> HttpResponse:
         extra["message_uuid"] = error.message_uuid
     if error.region:
         extra["region"] = error.region.value
+    if isinstance(error, TimerPastWindow):
+        extra["last_possible_at"] = error.last_possible_at.isoformat()
     if isinstance(error, InvalidBatch):
         extra["rejected"] = [rejection_document(item) for item in error.rejected]
     headers = {}

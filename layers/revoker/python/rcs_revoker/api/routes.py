@@ -11,6 +11,7 @@ from typing import Final
 API_ROUTES: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
     {
         ("POST", "/messages/{message_uuid}/revoke"): "Revoke",
+        ("DELETE", "/messages/{message_uuid}/revocation"): "CancelRevocation",
         ("POST", "/revocations"): "SubmitBatch",
         ("GET", "/revocations/{message_uuid}"): "GetRevocation",
         ("GET", "/batches/{batch_id}"): "GetBatch",

@@ -6,6 +6,7 @@ it is `transient`: whether asking again later may succeed. The HTTP mapping live
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ClassVar
 
 from rcs_revoker.domain.regions import Region
@@ -73,6 +74,34 @@ class RevocationWindowExpired(RevocationError):
 
 class SentAtInFuture(RevocationError):
     reason = "sent-at-in-future"
+
+
+class TimerPastWindow(RevocationError):
+    """A deferred revocation due after Vonage's 24-hour window would close: it could never be made."""
+
+    reason = "due-past-window"
+
+    def __init__(self, detail: str, *, last_possible_at: datetime, message_uuid: str | None = None) -> None:
+        super().__init__(detail, message_uuid=message_uuid)
+        self.last_possible_at = last_possible_at
+
+
+class RevocationUnderWay(RevocationError):
+    """A deferred revocation asked while a revocation of the message is already queued, asked or accepted."""
+
+    reason = "revocation-under-way"
+
+
+class NoScheduledRevocation(RevocationError):
+    """DELETE of a revocation: the message has no scheduled revocation (none was asked, or it has ended)."""
+
+    reason = "no-scheduled-revocation"
+
+
+class TimerAlreadyFired(RevocationError):
+    """DELETE of a revocation whose timer has already fired: Vonage has been (or is being) asked."""
+
+    reason = "timer-already-fired"
 
 
 class AlreadyDelivered(RevocationError):

@@ -1,11 +1,12 @@
 """What the revocation ledger knows: one record per message UUID, the summary of a batch, and the write that
 moves a record on.
 
-States (see rcs_revoker.domain.lifecycle for the ones status callbacks bring): `queued` (accepted into the
-bulk queue), `revoking` (Vonage is being asked: written before the PATCH, so that a crash leaves a record to
-finish), `retrying` (a transient failure, with a retry to come: Lambda's for an event), `requested`
-(Vonage accepted the revocation), `rejected` (a permanent refusal), `failed` (transient failures until no
-retry was left), then `revoked`, `delivered`, `undelivered` once Vonage has
+States (see rcs_revoker.domain.lifecycle for the ones status callbacks bring): `scheduled` (a deferred
+revocation waits for its due time: rcs_revoker.domain.timers), `cancelled` (the sender cancelled it),
+`queued` (accepted into the bulk queue), `revoking` (Vonage is being asked: written before the PATCH, so
+that a crash leaves a record to finish), `retrying` (a transient failure, with a retry to come: Lambda's for
+an event), `requested` (Vonage accepted the revocation), `rejected` (a permanent refusal), `failed`
+(transient failures until no retry was left), then `revoked`, `delivered`, `undelivered` once Vonage has
 said what happened to the message, or `sent` for a message known only from its callbacks.
 
 The ledger is the one source of truth: every outcome event is written into the record by the same write
@@ -21,6 +22,8 @@ from rcs_revoker.domain.lifecycle import MessageLife, fallback_for
 from rcs_revoker.domain.outcome_events import OutcomeEvent
 
 STATES: Final = (
+    "scheduled",
+    "cancelled",
     "queued",
     "revoking",
     "retrying",
@@ -37,7 +40,10 @@ STATES: Final = (
 # How long each may last before that: past the longest a normal path takes (a queue message waits out its
 # receives and rate limits, and each of those writes pushes the time on; an invocation asking Vonage ends
 # within its 30 s timeout, and its idempotency record's "in progress" with it).
+# A scheduled record's time is its due time plus this backstop (rcs_revoker.domain.timers.BACKSTOP): the
+# reconciler fires a timer whose wake-up never came.
 REDRIVE_AFTER: Final = {
+    "scheduled": timedelta(minutes=2),
     "queued": timedelta(minutes=15),
     "retrying": timedelta(minutes=15),
     "revoking": timedelta(minutes=2),
@@ -86,6 +92,9 @@ class LedgerRecord:
     # if nothing moves the record on (None: it waits for nothing of ours).
     redrives: int = 0
     redrive_at: datetime | None = None
+    # The deferred revocation, if one was asked (rcs_revoker.domain.timers.timer_fields): kept once it has
+    # ended, with how (`ended`) and when.
+    timer: dict[str, Any] | None = None
     version: int = 0
 
     @property
@@ -111,6 +120,7 @@ class LedgerRecord:
             "vonage_error": self.vonage_error,
             "client_ref": self.client_ref,
             "metadata": self.metadata,
+            "timer": self.timer,
             "timeline": list(self.timeline[-TIMELINE_LENGTH:]),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -155,6 +165,7 @@ _RECORD_FIELDS: Final = frozenset(
         "request",
         "redrives",
         "redrive_at",
+        "timer",
     }
 )
 _LIFE_TIMES: Final = ("submitted_at", "delivery_status_at", "delivered_at")

@@ -1,10 +1,32 @@
 """What a revocation request is, and what an accepted revocation returns."""
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from rcs_revoker.domain.regions import Region
+
+# Vonage revokes a message only within 24 hours of sending it.
+REVOCATION_WINDOW: Final = timedelta(hours=24)
+# The longest deferral: the message was sent before the request, so no later time can be in the window.
+MAX_AFTER_SECONDS: Final = int(REVOCATION_WINDOW.total_seconds())
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRequest:
+    """When the sender asked for the revocation to happen: `after_seconds` from the request, or `at`."""
+
+    after_seconds: int | None = None
+    at: datetime | None = None
+
+    def due_at(self, requested_at: datetime) -> datetime:
+        if self.at is not None:
+            return self.at
+        return requested_at + timedelta(seconds=self.after_seconds or 0)
+
+    def as_fields(self, requested_at: datetime) -> dict[str, Any]:
+        """The timer as a queued item carries it: the due time fixed when the sender asked."""
+        return {"at": self.due_at(requested_at).isoformat()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +42,12 @@ class RevocationRequest:
     # event of the message.
     client_ref: str | None = None
     metadata: dict[str, Any] | None = None
+    # "Revoke unless delivered first": when the revocation is due (None: now).
+    timer: TimerRequest | None = None
 
     def as_fields(self) -> dict[str, Any]:
         """The request as an event's detail names it, without the sender's reference (which the ledger
-        record keeps): what the ledger stores to ask again after a crash."""
+        record keeps) nor its timer: what the ledger stores to ask again after a crash, or when it is due."""
         fields: dict[str, Any] = {"message_uuid": self.message_uuid}
         if self.region is not None:
             fields["region"] = self.region.value
@@ -85,4 +109,32 @@ class RevocationNotNeeded:
             "status": "will_not_be_delivered",
             "delivery_status": self.delivery_status,
             "fallback": True,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationScheduled:
+    """A deferred revocation recorded, its wake-up armed: Vonage will be asked at `due_at` unless a callback
+    says first that the message was delivered (or will not be)."""
+
+    message_uuid: str
+    region: Region
+    due_at: datetime
+    timer_id: str
+    # The due time this request replaced (the latest request wins), or None.
+    replaced_due_at: datetime | None = None
+    # True when the same timer was already scheduled (a repeat of the request): nothing changed.
+    replayed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message_uuid": self.message_uuid,
+            "status": "revocation_scheduled",
+            "due_at": self.due_at.isoformat(),
+            "region": self.region.value,
+            "host": self.region.host,
+            "timer_id": self.timer_id,
+            "replaced_due_at": self.replaced_due_at.isoformat() if self.replaced_due_at else None,
+            "replayed": self.replayed,
+            "fallback": None,  # not known until the timer fires or a callback says how the message ended
         }

@@ -12,6 +12,8 @@ from typing import Any, Final
 OUTCOME_SOURCE: Final = "rcs-revoker"
 SCHEMA_VERSION: Final = 1
 
+SCHEDULED_DETAIL_TYPE: Final = "RCS Revocation Scheduled"
+CANCELLED_DETAIL_TYPE: Final = "RCS Revocation Cancelled"
 QUEUED_DETAIL_TYPE: Final = "RCS Revocation Queued"
 ACCEPTED_DETAIL_TYPE: Final = "RCS Revocation Accepted"
 REJECTED_DETAIL_TYPE: Final = "RCS Revocation Rejected"

@@ -12,6 +12,7 @@ from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite
 from rcs_revoker.domain.models import AgentRecord
 from rcs_revoker.domain.outcome_events import OutcomeEvent
 from rcs_revoker.domain.regions import Region
+from rcs_revoker.domain.timers import Timer, WakeUpPlan
 
 
 class AgentDirectory(Protocol):
@@ -70,6 +71,22 @@ class RevocationQueue(Protocol):
         """Sends `{entry id: message}` (at most `batch_size`), to be received no sooner than `delay_s` (at
         most 900) from now; returns the entry ids not queued, with why. Never raises for a failed send: what
         is not in the answer was queued."""
+        ...
+
+
+class TimerWakeUps(Protocol):
+    """What wakes a deferred revocation's timer function when the timer is due."""
+
+    def arm(self, timer: Timer, plan: WakeUpPlan, *, retries: int = 0) -> None:
+        """Arms the wake-up as planned: a message on the timer queue after `plan.delay_s`, or a one-time
+        schedule at `plan.schedule_at` that puts it there (`retries`: how many times a fired timer's
+        revocation failed transiently, carried by the wake-up). Raises DependencyUnavailable when it could not
+        be armed; arming the same timer twice wakes it twice, harmlessly (the ledger decides each wake-up)."""
+        ...
+
+    def forget(self, timer: Timer) -> None:
+        """Deletes the timer's schedule, if it has one and it has not fired: a cancelled or replaced timer then
+        costs nothing more. Best effort, never raises: a wake-up left behind finds the timer ended."""
         ...
 
 

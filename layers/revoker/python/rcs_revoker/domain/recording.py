@@ -5,25 +5,30 @@ record already says it (a replay, a repeated callback): nothing is written, noth
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from rcs_revoker.domain.errors import RevocationError, VonageRateLimited
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, redrive_due
 from rcs_revoker.domain.lifecycle import FINAL_STATES, MessageLife, apply_status, fallback_for
-from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.models import REVOCATION_WINDOW, RevocationAccepted
 from rcs_revoker.domain.outcome_events import (
     ACCEPTED_DETAIL_TYPE,
+    CANCELLED_DETAIL_TYPE,
     CONFIRMED_DETAIL_TYPE,
     FAILED_DETAIL_TYPE,
     QUEUED_DETAIL_TYPE,
     REJECTED_DETAIL_TYPE,
+    SCHEDULED_DETAIL_TYPE,
     STATUS_DETAIL_TYPE,
     TOO_LATE_DETAIL_TYPE,
     OutcomeEvent,
 )
-from rcs_revoker.domain.regions import parse_region
-from rcs_revoker.domain.revocation import REVOCATION_WINDOW
+from rcs_revoker.domain.regions import Region, parse_region
 from rcs_revoker.domain.status_callbacks import StatusCallback
+from rcs_revoker.domain.timers import BACKSTOP, Timer, TimerEnd, WakeUpPlan, ended, is_pending, timer_fields
+
+# A deferred revocation may be asked while nothing of a revocation is under way: these states are.
+UNDER_WAY_STATES: Final = frozenset({"queued", "revoking", "retrying", "requested"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,7 @@ def queued(
         "last_error": None,
         "request": context.request,
         **_new_sender(record, context),
+        **_timer_ended(record, "revoked-now", context.requested_at),
     }
     write = LedgerWrite(message_uuid, _version(record), fields, (entry,))
     return write.with_events(_event(QUEUED_DETAIL_TYPE, record, write, {"batch_id": batch_id}, context=context))
@@ -72,6 +78,8 @@ def asking(
         fields["state"] = "revoking"
     if context.request is not None and state not in FINAL_STATES:
         fields["request"] = {**context.request, "region": region}
+    # Asked now: a timer still pending is not needed any more (its wake-up will find it ended).
+    fields.update(_timer_ended(record, "revoked-now", now))
     return LedgerWrite(message_uuid, _version(record), fields, (entry,), attempts=1)
 
 
@@ -117,6 +125,8 @@ def refused(
     state = record.state if record else None
     if state == "requested" or state in FINAL_STATES:
         return None  # a late refusal never undoes an acceptance or the message's known end
+    if state == "scheduled" and record is not None and is_pending(record.timer):
+        return None  # a refused request (before Vonage was asked) leaves the pending timer as it was
     why = f"{error.reason}: {error.detail}"
     region = error.region.value if error.region else None
     entry = {"at": now.isoformat(), "event": "revocation-refused", "reason": error.reason, "transient": error.transient}
@@ -209,7 +219,14 @@ def status(record: LedgerRecord | None, callback: StatusCallback, body: dict[str
     entry = {"at": callback.timestamp.isoformat(), "event": "status", "status": callback.status}
     write = LedgerWrite(callback.message_uuid, _version(record), fields, (entry,), callback_id=callback.callback_id)
     events = []
-    if change and change.outcome is not None:
+    if record is not None and record.state == "scheduled" and state in FINAL_STATES and is_pending(record.timer):
+        # Delivered (or reported undeliverable) before the due time: the timer ends, Vonage is never asked.
+        how: TimerEnd = "delivered" if state == "delivered" else "undelivered"
+        ends = _timer_ended(record, how, callback.timestamp)
+        write = replace(write, fields={**fields, **ends, "outcome": "cancelled"})
+        cancel = {**_end_detail("cancelled", after, callback), **_timer_detail(record.timer), "reason": how}
+        events.append(_event(CANCELLED_DETAIL_TYPE, record, write, cancel))
+    elif change and change.outcome is not None:
         outcome_type = CONFIRMED_DETAIL_TYPE if change.outcome == "confirmed" else TOO_LATE_DETAIL_TYPE
         write = replace(write, fields={**fields, "outcome": change.outcome})
         events.append(_event(outcome_type, record, write, _end_detail(change.outcome, after, callback)))
@@ -220,6 +237,97 @@ def status(record: LedgerRecord | None, callback: StatusCallback, body: dict[str
     }
     events.append(_event(STATUS_DETAIL_TYPE, record, write, status_detail))
     return write.with_events(*events)
+
+
+def scheduled(
+    record: LedgerRecord | None,
+    timer: Timer,
+    plan: WakeUpPlan,
+    region: Region,
+    *,
+    context: RequestContext,
+    now: datetime,
+) -> LedgerWrite:
+    """A deferred revocation recorded (its wake-up is armed after this write: a crash between the two leaves
+    the reconciler's backstop to fire it). Replaces a pending timer: the latest request wins."""
+    previous = record.timer if record is not None and is_pending(record.timer) else None
+    replaced_due_at = previous["due_at"] if previous else None
+    entry = {
+        "at": now.isoformat(),
+        "event": "scheduled",
+        "timer_id": timer.timer_id,
+        "due_at": timer.due_at.isoformat(),
+        "replaced_due_at": replaced_due_at,
+    }
+    fields: dict[str, Any] = {
+        "state": "scheduled",
+        "region": region.value,
+        "timer": timer_fields(timer, plan, now),
+        "request": {**(context.request or {"message_uuid": timer.message_uuid}), "region": region.value},
+        "last_error": None,
+        "outcome": None,
+        "redrives": 0,
+        "redrive_at": timer.due_at + BACKSTOP,
+        **_new_sender(record, context),
+    }
+    write = LedgerWrite(timer.message_uuid, _version(record), fields, (entry,))
+    detail = {
+        "outcome": "scheduled",
+        "due_at": timer.due_at.isoformat(),
+        "timer_id": timer.timer_id,
+        "replaced_due_at": replaced_due_at,
+        "region": region.value,
+        "host": region.host,
+    }
+    return write.with_events(_event(SCHEDULED_DETAIL_TYPE, record, write, detail, context=context, now=now))
+
+
+def timer_fired(record: LedgerRecord, timer: Timer, now: datetime) -> LedgerWrite | None:
+    """The timer's wake-up found it still pending: it fires (Vonage is asked next, on the usual exactly-once
+    path). None when the record says otherwise (see rcs_revoker.domain.timers)."""
+    if record.state != "scheduled" or not _names(record, timer) or not is_pending(record.timer):
+        return None
+    late_ms = round((now - timer.due_at).total_seconds() * 1000)
+    entry = {"at": now.isoformat(), "event": "timer-fired", "timer_id": timer.timer_id, "late_ms": late_ms}
+    fields = {"state": "revoking", "timer": {**ended(record.timer, "fired", now), "late_ms": late_ms}}  # type: ignore[dict-item]
+    return LedgerWrite(record.message_uuid, record.version, fields, (entry,))
+
+
+def timer_woke_after_its_end(record: LedgerRecord, timer: Timer, now: datetime) -> LedgerWrite | None:
+    """A wake-up for a timer that had already ended (delivered, cancelled, replaced): nothing is done but
+    recording that it came, once."""
+    if not _names(record, timer) or is_pending(record.timer) or (record.timer or {}).get("woke_at"):
+        return None
+    entry = {"at": now.isoformat(), "event": "timer-woke", "timer_id": timer.timer_id, "found": record.state}
+    return LedgerWrite(
+        record.message_uuid, record.version, {"timer": {**(record.timer or {}), "woke_at": now.isoformat()}}, (entry,)
+    )
+
+
+def cancelled(record: LedgerRecord, context: RequestContext, now: datetime) -> LedgerWrite | None:
+    """The sender cancelled the scheduled revocation (DELETE): None when there is no pending one to cancel."""
+    if record.state != "scheduled" or not is_pending(record.timer):
+        return None
+    entry = {"at": now.isoformat(), "event": "timer-cancelled", "timer_id": (record.timer or {}).get("timer_id")}
+    fields = {"state": "cancelled", "timer": ended(record.timer, "cancelled", now), "outcome": "cancelled"}
+    write = LedgerWrite(record.message_uuid, record.version, fields, (entry,))
+    detail = {**_timer_detail(record.timer), "outcome": "cancelled", "reason": "cancelled"}
+    return write.with_events(_event(CANCELLED_DETAIL_TYPE, record, write, detail, context=context, now=now))
+
+
+def _names(record: LedgerRecord, timer: Timer) -> bool:
+    return record.timer is not None and record.timer.get("timer_id") == timer.timer_id
+
+
+def _timer_detail(timer: dict[str, Any] | None) -> dict[str, Any]:
+    return {"timer_id": (timer or {}).get("timer_id"), "due_at": (timer or {}).get("due_at")}
+
+
+def _timer_ended(record: LedgerRecord | None, how: TimerEnd, now: datetime) -> dict[str, Any]:
+    """The fields that end the record's pending timer, if it has one: a revocation asked now supersedes it."""
+    if record is None or not is_pending(record.timer):
+        return {}
+    return {"timer": ended(record.timer, how, now)}
 
 
 def _ended_already(

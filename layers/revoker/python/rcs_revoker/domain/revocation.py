@@ -15,11 +15,10 @@ from rcs_revoker.domain.errors import (
     UnknownAgent,
 )
 from rcs_revoker.domain.lifecycle import MessageLife
-from rcs_revoker.domain.models import RevocationAccepted, RevocationRequest
+from rcs_revoker.domain.models import REVOCATION_WINDOW, RevocationAccepted, RevocationRequest
 from rcs_revoker.domain.ports import AgentDirectory, VonageMessages
 from rcs_revoker.domain.regions import Region, parse_region, region_for_country
 
-REVOCATION_WINDOW: Final = timedelta(hours=24)
 # A sender's clock may run ahead of ours; a sent_at this far in the future is still believed.
 CLOCK_SKEW: Final = timedelta(minutes=5)
 

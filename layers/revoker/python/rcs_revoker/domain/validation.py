@@ -11,12 +11,13 @@ from datetime import datetime
 from typing import Any, Final
 
 from rcs_revoker.domain.errors import InvalidRequest
-from rcs_revoker.domain.models import RevocationRequest
+from rcs_revoker.domain.models import MAX_AFTER_SECONDS, RevocationRequest, TimerRequest
 from rcs_revoker.domain.regions import REGION_NAMES, parse_region, region_for_country
 
 MAX_AGENT_ID_LENGTH: Final = 256
 REGION_SELECTORS: Final = ("region", "country", "agent_id")
-ALLOWED_FIELDS: Final = (*REGION_SELECTORS, "sent_at", "client_ref", "metadata")
+TIMER_FIELDS: Final = ("after_seconds", "at")
+ALLOWED_FIELDS: Final = (*REGION_SELECTORS, "sent_at", "client_ref", "metadata", *TIMER_FIELDS)
 # As Vonage's own client_ref.
 MAX_CLIENT_REF_LENGTH: Final = 100
 MAX_METADATA_BYTES: Final = 1024
@@ -82,7 +83,31 @@ def _parse_fields(uuid: str, fields: object) -> RevocationRequest:
         sent_at=_parse_sent_at(fields.get("sent_at")),
         client_ref=_parse_client_ref(fields.get("client_ref")),
         metadata=_parse_metadata(fields.get("metadata")),
+        timer=_parse_timer(fields.get("after_seconds"), fields.get("at")),
     )
+
+
+def _parse_timer(after_seconds: object, at: object) -> TimerRequest | None:
+    """`after_seconds` or `at`, not both: whether the due time is after the request and within the window is
+    the scheduling's to check (rcs_revoker.domain.timers.check_due_time), against the request's time."""
+    if after_seconds is None and at is None:
+        return None
+    if after_seconds is not None and at is not None:
+        raise InvalidRequest("Give after_seconds or at, not both.")
+    if after_seconds is not None:
+        # bool is an int in Python, and 30.0 a float in JSON: neither is a whole number of seconds here.
+        if type(after_seconds) is not int or not 1 <= after_seconds <= MAX_AFTER_SECONDS:
+            raise InvalidRequest(
+                f"after_seconds {shorten(after_seconds)} is not a whole number of seconds from 1 to "
+                f"{MAX_AFTER_SECONDS:,} (24 hours)."
+            )
+        return TimerRequest(after_seconds=after_seconds)
+    due = parse_timestamp(at)
+    if due is None:
+        raise InvalidRequest(
+            f"at {shorten(at)} is not an RFC 3339 timestamp with an offset, such as 2026-11-26T09:30:00Z."
+        )
+    return TimerRequest(at=due)
 
 
 def _parse_client_ref(value: object) -> str | None:

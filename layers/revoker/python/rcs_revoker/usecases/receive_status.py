@@ -6,8 +6,10 @@ from collections.abc import Mapping
 
 from rcs_revoker.domain import recording
 from rcs_revoker.domain.errors import DependencyUnavailable, InvalidStatusCallback
-from rcs_revoker.domain.ports import Ledger, WebhookVerifier
+from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
+from rcs_revoker.domain.ports import Ledger, TimerWakeUps, WebhookVerifier
 from rcs_revoker.domain.status_callbacks import StatusCallback, parse_status_callback
+from rcs_revoker.domain.timers import Timer, is_pending
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.ledger_writes import write_record
 
@@ -15,9 +17,12 @@ from rcs_revoker.usecases.ledger_writes import write_record
 class ReceiveStatusCallback:
     """`ledger` None: callbacks are verified and acknowledged, nothing is kept (a deployment without ledger)."""
 
-    def __init__(self, *, verifier: WebhookVerifier, ledger: Ledger | None) -> None:
+    def __init__(
+        self, *, verifier: WebhookVerifier, ledger: Ledger | None, wake_ups: TimerWakeUps | None = None
+    ) -> None:
         self._verifier = verifier
         self._ledger = ledger
+        self._wake_ups = wake_ups
 
     def __call__(self, headers: Mapping[str, str], body: bytes) -> StatusCallback | None:
         """The callback as recorded, or None for a verified body this service cannot read (acknowledged all the
@@ -39,11 +44,28 @@ class ReceiveStatusCallback:
         )
         if self._ledger is None:
             return callback
-        if not write_record(
-            self._ledger, callback.message_uuid, lambda record: recording.status(record, callback, payload)
-        ):
+        ended_timer: list[Timer] = []
+
+        def decide(record: LedgerRecord | None) -> LedgerWrite | None:
+            write = recording.status(record, callback, payload)
+            ended_timer[:] = _schedule_ended(record, write)
+            return write
+
+        if not write_record(self._ledger, callback.message_uuid, decide):
             raise DependencyUnavailable(
                 "The ledger did not take the status callback; Vonage will send it again.",
                 message_uuid=callback.message_uuid,
             )
+        if ended_timer and self._wake_ups is not None:
+            self._wake_ups.forget(ended_timer[0])  # delivered before a long timer's schedule fired
         return callback
+
+
+def _schedule_ended(record: LedgerRecord | None, write: LedgerWrite | None) -> list[Timer]:
+    """The timer whose schedule this write makes useless: a pending one, woken by a schedule, that it ends."""
+    timer = record.timer if record is not None else None
+    if write is None or timer is None or not is_pending(timer) or timer.get("wake_up") != "schedule":
+        return []
+    if is_pending(write.fields.get("timer", timer)):
+        return []
+    return [Timer.kept(write.message_uuid, timer)]

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from rcs_revoker.domain import recording
-from rcs_revoker.domain.errors import RevocationError
+from rcs_revoker.domain.errors import DependencyUnavailable, RevocationError
 from rcs_revoker.domain.ledger import PENDING_STATES, LedgerRecord, LedgerWrite
-from rcs_revoker.domain.ports import Ledger, RevocationQueue
+from rcs_revoker.domain.ports import Ledger, RevocationQueue, TimerWakeUps
+from rcs_revoker.domain.timers import Timer, WakeUpPlan, is_pending
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.ledger_writes import write_record
 
@@ -46,11 +47,13 @@ class ReconcileLedger:
         *,
         ledger: Ledger | None,
         queue: RevocationQueue | None,
+        wake_ups: TimerWakeUps | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         time_left: Callable[[], float | None] = lambda: None,
     ) -> None:
         self._ledger = ledger
         self._queue = queue
+        self._wake_ups = wake_ups
         self._clock = clock
         self._time_left = time_left
 
@@ -81,7 +84,7 @@ class ReconcileLedger:
         """The record first (a versioned write: two runs never both re-drive it), then the queue: a send
         that fails is tried again at the record's next re-drive time, later but not lost."""
         now = self._clock()
-        chosen: list[tuple[str, dict[str, Any] | None]] = []
+        chosen: list[tuple[str, dict[str, Any] | None, Timer | None]] = []
 
         def decide(record: LedgerRecord | None) -> LedgerWrite | None:
             chosen.clear()
@@ -90,19 +93,40 @@ class ReconcileLedger:
             if record.redrive_at is not None and record.redrive_at > now:
                 return None  # moved on since the index was read
             write, request = recording.redriven(record, now, max_redrives=MAX_REDRIVES)
-            chosen.append((record.state, request))
+            chosen.append((record.state, request, _pending_timer(record)))
             return write
 
         if not write_record(ledger, message_uuid, decide) or not chosen:
             report.skipped += 1
             return
-        state, request = chosen[0]
+        state, request, timer = chosen[0]
         if request is None:
             report.abandoned += 1
             logger.warning("revocation abandoned", extra={"message_uuid": message_uuid, "state": state})
             return
-        if queue.send({"m0": {"request": request, "redriven": True}}):
+        if not self._send_again(queue, request, timer):
             report.skipped += 1
             return
         report.redriven += 1
         logger.info("record re-driven", extra={"message_uuid": message_uuid, "state": state})
+
+    def _send_again(self, queue: RevocationQueue, request: dict[str, Any], timer: Timer | None) -> bool:
+        """A scheduled record's wake-up never came: woken now, on the timer queue (where the ledger decides,
+        as for any wake-up: a revocation request on the bulk queue would revoke a message delivered since).
+        Any other record's request goes back to the bulk queue."""
+        if timer is not None:
+            if self._wake_ups is None:
+                return False
+            try:
+                self._wake_ups.arm(timer, WakeUpPlan(delay_s=0))
+            except DependencyUnavailable:
+                return False
+            return True
+        return not queue.send({"m0": {"request": request, "redriven": True}})
+
+
+def _pending_timer(record: LedgerRecord) -> Timer | None:
+    timer = record.timer
+    if record.state != "scheduled" or timer is None or not is_pending(timer):
+        return None
+    return Timer.kept(record.message_uuid, timer)

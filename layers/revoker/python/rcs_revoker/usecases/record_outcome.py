@@ -12,6 +12,7 @@ from rcs_revoker.domain.errors import (
     OutcomeNotRecorded,
     RevocationError,
     RevocationInProgress,
+    RevocationUnderWay,
 )
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, applied
 from rcs_revoker.domain.models import RevocationAccepted
@@ -105,8 +106,8 @@ class OutcomeRecorder:
         # whose twin is writing its own.
         if self._ledger is None or uuid is None or not is_canonical_uuid(uuid):
             return True
-        if isinstance(error, RevocationInProgress | OutcomeNotRecorded):
-            return True
+        if isinstance(error, RevocationInProgress | OutcomeNotRecorded | RevocationUnderWay):
+            return True  # about another request's revocation, which records its own outcome
         if isinstance(error, LedgerUnavailable):
             return False  # the ledger just failed to take this message's write: it is not asked again
         now, final = self._clock(), invocation.final_attempt

@@ -3,24 +3,34 @@ of the message, revoke it exactly once, record the outcome in the ledger (which 
 
 from collections.abc import Callable
 
-from rcs_revoker.domain.errors import AlreadyDelivered, OutcomeNotRecorded, RevocationError
+from rcs_revoker.domain.errors import AlreadyDelivered, OutcomeNotRecorded, RevocationError, ServiceMisconfigured
 from rcs_revoker.domain.ledger import LedgerRecord
 from rcs_revoker.domain.lifecycle import FINAL_STATES
-from rcs_revoker.domain.models import RevocationAccepted, RevocationNotNeeded, RevocationRequest
+from rcs_revoker.domain.models import RevocationAccepted, RevocationNotNeeded, RevocationRequest, RevocationScheduled
 from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.revocation import with_what_callbacks_taught
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
 from rcs_revoker.usecases.record_outcome import OutcomeRecorder
+from rcs_revoker.usecases.schedule_revocation import ScheduleRevocation
 
-RevocationResult = RevocationAccepted | RevocationNotNeeded
+RevocationResult = RevocationAccepted | RevocationNotNeeded | RevocationScheduled
 
 
 class RevokeMessage:
-    def __init__(self, *, exactly_once: ExactlyOnceRevocation, outcomes: OutcomeRecorder) -> None:
+    """`schedule` None: a deferred request (after_seconds, at) is refused as misconfigured."""
+
+    def __init__(
+        self,
+        *,
+        exactly_once: ExactlyOnceRevocation,
+        outcomes: OutcomeRecorder,
+        schedule: ScheduleRevocation | None = None,
+    ) -> None:
         self._exactly_once = exactly_once
         self._outcomes = outcomes
+        self._schedule = schedule
 
     def __call__(self, read_request: Callable[[], RevocationRequest], invocation: Invocation) -> RevocationResult:
         """Revokes what `read_request` returns. Raises RevocationError, already logged and recorded.
@@ -42,6 +52,10 @@ class RevokeMessage:
                 return self._after_the_end(known, context, invocation)
             asked = with_what_callbacks_taught(request, known.life if known else None)
             context = _context(asked, invocation)
+            if asked.timer is not None:
+                if self._schedule is None:
+                    raise ServiceMisconfigured("This function cannot defer a revocation (no timer queue).")
+                return self._schedule(asked, context, known)
             write_ahead = self._outcomes.write_ahead(asked.message_uuid, context, known)
             try:
                 result = self._exactly_once.revoke(

@@ -12,11 +12,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Final
 
 from rcs_revoker.domain.errors import DependencyUnavailable, VonageRateLimited
 from rcs_revoker.domain.ports import RevocationQueue
-from rcs_revoker.domain.validation import parse_revocation_detail
+from rcs_revoker.domain.validation import parse_revocation_detail, parse_timestamp
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.revoke import RevocationResult, RevokeMessage
@@ -71,11 +72,16 @@ class RevokeQueuedMessage:
             message = {"request": None}  # ends as a Rejected outcome, like any malformed request
         return self._revoke_or_wait(message, invocation)
 
-    def event(self, detail: object, *, invocation: Invocation) -> RevocationResult | None:
-        """An EventBridge request's revocation; None when it went to the queue to wait out a rate limit."""
-        return self._revoke_or_wait({"request": detail}, invocation)
+    def event(
+        self, detail: object, *, invocation: Invocation, requested_at: str | None = None
+    ) -> RevocationResult | None:
+        """An EventBridge request's revocation (`requested_at`: the event's time); None when it went to the
+        queue to wait out a rate limit."""
+        asked = {"requested_at": requested_at} if requested_at else {}
+        return self._revoke_or_wait({"request": detail, **asked}, invocation)
 
     def _revoke_or_wait(self, message: dict[str, Any], invocation: Invocation) -> RevocationResult | None:
+        invocation = _as_asked(message, invocation)
         if self._queue is not None and (closed_for := self._gate.closed_for()) > 0:
             self._wait_on_queue(message, closed_for)
             return None
@@ -98,3 +104,10 @@ class RevokeQueuedMessage:
             raise DependencyUnavailable(f"The rate-limited request could not be queued again: {failures['m0']}")
         count("RevocationsDeferredForRateLimit")
         logger.info("rate-limited: back on the queue", extra={"delay_s": delay, "times": again["rate_limited"]})
+
+
+def _as_asked(message: dict[str, Any], invocation: Invocation) -> Invocation:
+    """The invocation, dated when the sender asked (a batch's submission, an event's time) when the message
+    says: what a deferred request's after_seconds counts from, and its `at` must follow."""
+    asked = parse_timestamp(message.get("requested_at"))
+    return replace(invocation, requested_at=asked) if asked is not None else invocation

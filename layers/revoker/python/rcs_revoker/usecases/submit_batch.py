@@ -33,11 +33,13 @@ from rcs_revoker.domain.errors import (
     ServiceMisconfigured,
 )
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
+from rcs_revoker.domain.models import RevocationRequest
 from rcs_revoker.domain.ports import Ledger, RevocationQueue
 from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.revocation import check_region_source, check_window
-from rcs_revoker.domain.validation import parse_batch, parse_batch_item
+from rcs_revoker.domain.timers import check_due_time
+from rcs_revoker.domain.validation import TIMER_FIELDS, parse_batch, parse_batch_item
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.ledger_writes import write_record
 
@@ -128,10 +130,13 @@ class SubmitBatch:
                 request, fields = parse_batch_item(item, default_selector)
                 check_window(request, now)
                 check_region_source(request, self._default_region)
+                if request.timer is not None:
+                    fields = _with_due_time(request, fields, now)
             except RevocationError as error:
                 receipt.rejected.append(_rejection(index, item, error))
                 continue
-            valid.setdefault(request.message_uuid, (index, {"batch_id": receipt.batch_id, "request": fields}))
+            message = {"batch_id": receipt.batch_id, "request": fields, "requested_at": now.isoformat()}
+            valid.setdefault(request.message_uuid, (index, message))
         if not valid:
             raise InvalidBatch("No item of the batch is valid; nothing was queued.", receipt.in_order())
         return valid
@@ -167,7 +172,13 @@ class _Submission:
         batch_id = self._receipt.batch_id
         self._known = self._ledger.get_many(list(valid))  # DependencyUnavailable: nothing was queued
         already: list[str] = []
+        deferred: list[str] = []
         for message_uuid, (_, message) in valid.items():
+            if "at" in message["request"]:
+                # A deferred revocation is scheduled by the worker (which writes its record): a `queued` record
+                # now would say that a revocation is under way.
+                deferred.append(message_uuid)
+                continue
             context = self._contexts[message_uuid] = _context(message, self._now)
             write = recording.queued(self._known.get(message_uuid), message_uuid, batch_id, context)
             if write is None:
@@ -177,7 +188,7 @@ class _Submission:
         if already:
             self._ledger.add_to_batch(batch_id, already)
             self._receipt.already_requested = len(already)
-        items = [(message_uuid, valid[message_uuid]) for message_uuid in self._writes]
+        items = [(message_uuid, valid[message_uuid]) for message_uuid in [*self._writes, *deferred]]
         size = self._queue.batch_size
         chunks = [items[i : i + size] for i in range(0, len(items), size)]
         # Each chunk in a copy of this thread's context (made here, not in the pool's thread): the invocation's
@@ -216,6 +227,8 @@ class _Submission:
         try:
             self._ledger.add_to_batch(batch_id, sent)
             for message_uuid in sent:
+                if message_uuid not in self._writes:
+                    continue  # deferred: the worker writes its record
                 if not self._ledger.save(self._writes[message_uuid]):
                     # The record moved on since it was read (the worker, or a callback, got there first):
                     # decided again on what it now is.
@@ -231,6 +244,16 @@ class _Submission:
     def _reject(self, items: list[tuple[int, dict[str, Any], RevocationError]]) -> None:
         with self._lock:
             self._receipt.rejected += [_rejection(index, message["request"], error) for index, message, error in items]
+
+
+def _with_due_time(request: RevocationRequest, fields: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A deferred item's fields with its due time fixed now (after_seconds counts from the submission, not
+    from the worker's turn), checked now as the single route checks it."""
+    assert request.timer is not None  # noqa: S101 - the caller checks
+    due_at = request.timer.due_at(now)
+    check_due_time(due_at, now, request.sent_at)
+    without = {name: value for name, value in fields.items() if name not in TIMER_FIELDS}
+    return {**without, "at": due_at.isoformat()}
 
 
 def _queued(
