@@ -1,6 +1,7 @@
 """Puts what a deployed stack would have into the moto server: tables from template.yaml, the secret, agents."""
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,39 @@ def create_revocation_queue(endpoint_url: str, name: str, *, max_receive_count: 
         sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "180", "RedrivePolicy": redrive})["QueueUrl"]
     )
     return queue_url, dlq_url
+
+
+@dataclass(frozen=True)
+class TimerResources:
+    """What template.yaml declares for the timers: the queue, its dead-letter queue, the schedule group and
+    the role Scheduler assumes, as the functions' TIMER_* environment names them."""
+
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+    schedule_group: str
+    scheduler_role_arn: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "TIMER_QUEUE_URL": self.queue_url,
+            "TIMER_QUEUE_ARN": self.queue_arn,
+            "TIMER_DEAD_LETTER_QUEUE_ARN": self.dead_letter_queue_arn,
+            "TIMER_SCHEDULE_GROUP": self.schedule_group,
+            "TIMER_SCHEDULER_ROLE_ARN": self.scheduler_role_arn,
+        }
+
+
+def create_timer_resources(endpoint_url: str, name: str, *, max_receive_count: int) -> TimerResources:
+    """The timer queue (with its dead-letter queue) and the schedule group of the deferred revocations."""
+    queue_url, dlq_url = create_revocation_queue(endpoint_url, name, max_receive_count=max_receive_count)
+    sqs = _client("sqs", endpoint_url)
+    arns = [
+        sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for url in (queue_url, dlq_url)
+    ]
+    group = f"{name}-timers"
+    _client("scheduler", endpoint_url).create_schedule_group(Name=group)
+    role_arn = f"arn:aws:iam::123456789012:role/{name}-scheduler"  # moto does not assume it
+    return TimerResources(queue_url, arns[0], dlq_url, arns[1], group, role_arn)

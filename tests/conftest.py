@@ -19,9 +19,11 @@ import pytest
 
 from offline.aws_fault_proxy import AwsFaultProxy
 from offline.aws_seed import (
+    TimerResources,
     create_event_bus,
     create_revocation_queue,
     create_tables,
+    create_timer_resources,
     drain_queue,
     store_vonage_secret,
     subscribe_queue,
@@ -31,6 +33,7 @@ from offline.keys import KeyPair, generate_key_pair
 from offline.lambda_context import LocalLambdaContext
 from offline.local_api import LocalApi
 from offline.moto_server import MotoServer
+from offline.schedule_runner import ScheduleRunner
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import VonageSimulator
 from rcs_revoker.bootstrap import service
@@ -83,6 +86,13 @@ def bulk_event(body: object) -> dict[str, Any]:
     return event
 
 
+def cancel_event(message_uuid: str) -> dict[str, Any]:
+    """DELETE /messages/{message_uuid}/revocation, as API Gateway hands it to the function."""
+    event = api_event(message_uuid, None, method="DELETE", path=f"/messages/{message_uuid}/revocation")
+    event["resource"] = "/messages/{message_uuid}/revocation"
+    return event
+
+
 def status_event(path: str) -> dict[str, Any]:
     """GET /revocations/{message_uuid} or /batches/{batch_id}, as API Gateway hands it to the function."""
     collection, value = path.strip("/").split("/")
@@ -122,6 +132,7 @@ AGENTS_TABLE = "rcs-agents"
 IDEMPOTENCY_TABLE = "rcs-idempotency"
 LEDGER_TABLE = "rcs-ledger"
 REVOCATION_QUEUE = "rcs-revocations-queue"
+TIMER_QUEUE = "rcs-timers-queue"
 MAX_RECEIVE_COUNT = 3
 EVENT_BUS = "rcs-revocations"
 # What a downstream subscriber (an SMS fallback, say) receives: every outcome event of the service.
@@ -148,6 +159,12 @@ FUNCTION_ENV_NAMES = (
     "MAX_RECEIVE_COUNT",
     "VONAGE_API_BASE_URL",
     "WEBHOOK_MAX_AGE_S",
+    "TIMER_QUEUE_URL",
+    "TIMER_QUEUE_ARN",
+    "TIMER_DEAD_LETTER_QUEUE_ARN",
+    "TIMER_SCHEDULE_GROUP",
+    "TIMER_SCHEDULER_ROLE_ARN",
+    "TIMER_QUEUE_MAX_DELAY_S",
 )
 
 
@@ -219,6 +236,7 @@ class Stack:
     revocation_queue_url: str
     dead_letter_queue_url: str
     aws: AwsFaultProxy
+    timers: TimerResources
     log_stream: io.StringIO = field(default_factory=io.StringIO)
     ledger_stream: DynamoDbStreamSource | None = None
 
@@ -276,6 +294,15 @@ class Stack:
         handler = self.handler("functions.revoke_worker.handler")
         return SqsEventSource(self.moto.endpoint_url, self.revocation_queue_url, handler.lambda_handler)
 
+    def timer_queue(self) -> SqsEventSource:
+        """The timer queue feeding the timer function, as Lambda's event source mapping would."""
+        handler = self.handler("functions.revoke_timer.handler")
+        return SqsEventSource(self.moto.endpoint_url, self.timers.queue_url, handler.lambda_handler)
+
+    def schedules(self) -> ScheduleRunner:
+        """The timers' schedules, fired at their time as EventBridge Scheduler would."""
+        return ScheduleRunner(self.moto.endpoint_url, self.timers.schedule_group)
+
     def function_env(self) -> dict[str, str]:
         """The functions' environment as this test set it, for a function run in its own process
         (offline.lambda_process): the SDK pointed at the fault proxy, the tables, the secret, the simulator."""
@@ -318,6 +345,10 @@ def stack(
     queue_url, dlq_url = create_revocation_queue(
         moto_server.endpoint_url, REVOCATION_QUEUE, max_receive_count=MAX_RECEIVE_COUNT
     )
+    timers = create_timer_resources(moto_server.endpoint_url, TIMER_QUEUE, max_receive_count=MAX_RECEIVE_COUNT)
+    for name, value in timers.environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("TIMER_QUEUE_MAX_DELAY_S", raising=False)
     create_event_bus(moto_server.endpoint_url, EVENT_BUS)
     outcomes_queue_url = subscribe_queue(moto_server.endpoint_url, EVENT_BUS, "outcomes", OUTCOMES_PATTERN)
     store_vonage_secret(
@@ -339,7 +370,9 @@ def stack(
     monkeypatch.delenv("DEFAULT_REGION", raising=False)
     settings.cache_clear()
     service.cache_clear()
-    test_stack = Stack(moto_server, simulator, keys, monkeypatch, outcomes_queue_url, queue_url, dlq_url, aws_faults)
+    test_stack = Stack(
+        moto_server, simulator, keys, monkeypatch, outcomes_queue_url, queue_url, dlq_url, aws_faults, timers
+    )
     # The service's one Logger writes JSON lines to stdout; point it at a buffer the test can read.
     previous = logger.registered_handler.setStream(test_stack.log_stream)  # type: ignore[attr-defined]
     yield test_stack

@@ -161,7 +161,9 @@ def test_a_body_that_is_not_an_object_is_rejected_naming_its_json_type(body: obj
 def test_unknown_field_is_rejected_and_named_with_the_allowed_fields() -> None:
     error = invalid(UUID, {"regoin": "eu"})
     assert "Unknown field(s): 'regoin'." in error.detail
-    assert "Allowed fields: region, country, agent_id, sent_at, client_ref, metadata, after_seconds, at." in error.detail
+    assert (
+        "Allowed fields: region, country, agent_id, sent_at, client_ref, metadata, after_seconds, at." in error.detail
+    )
     assert "Data of your own goes in metadata" in error.detail
 
 

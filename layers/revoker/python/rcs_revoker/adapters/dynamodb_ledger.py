@@ -16,6 +16,7 @@ submission at one index partition's write throughput.
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -39,7 +40,22 @@ BATCH_GET_SIZE: Final = 100  # the most keys one BatchGetItem takes
 BATCH_WRITE_SIZE: Final = 25  # the most items one BatchWriteItem takes
 BATCH_ATTEMPTS: Final = 4  # of a batch call, while DynamoDB leaves part of it unprocessed
 _serialize = TypeSerializer().serialize
-_deserialize = TypeDeserializer().deserialize
+_deserialize_attribute = TypeDeserializer().deserialize
+
+
+def _deserialize(value: dict[str, Any]) -> Any:
+    """A stored value as JSON has it: DynamoDB's numbers come back as Decimal, which JSON cannot write."""
+    return _plain(_deserialize_attribute(value))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {name: _plain(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 class DynamoDbLedger:
