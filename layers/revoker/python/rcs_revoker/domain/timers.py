@@ -92,7 +92,9 @@ def plan_wake_up(due_at: datetime, now: datetime, *, queue_max_delay_s: int = QU
     remaining = (due_at - now).total_seconds()
     if remaining <= queue_max_delay_s:
         return WakeUpPlan(delay_s=max(0, math.ceil(remaining)))
-    lead = min(SCHEDULE_LEAD, timedelta(seconds=queue_max_delay_s // 2))
+    # Two thirds of the queue's longest delay (SCHEDULE_LEAD at 900 s): the last hop fits in one delayed
+    # message even when Scheduler fires a third of it late.
+    lead = min(SCHEDULE_LEAD, timedelta(seconds=queue_max_delay_s * 2 / 3))
     return WakeUpPlan(schedule_at=(due_at - lead).astimezone(UTC).replace(microsecond=0))
 
 

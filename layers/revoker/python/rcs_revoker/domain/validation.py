@@ -97,9 +97,11 @@ def _parse_timer(after_seconds: object, at: object) -> TimerRequest | None:
     if after_seconds is not None:
         # bool is an int in Python, and 30.0 a float in JSON: neither is a whole number of seconds here.
         if type(after_seconds) is not int or not 1 <= after_seconds <= MAX_AFTER_SECONDS:
+            number = type(after_seconds) in (int, float)
+            got = shorten(after_seconds, 20).strip("'") if number else _json_type(after_seconds)
             raise InvalidRequest(
-                f"after_seconds {shorten(after_seconds)} is not a whole number of seconds from 1 to "
-                f"{MAX_AFTER_SECONDS:,} (24 hours)."
+                f"after_seconds must be a whole number of seconds from 1 to {MAX_AFTER_SECONDS:,} (24 hours), "
+                f"not {got}."
             )
         return TimerRequest(after_seconds=after_seconds)
     due = parse_timestamp(at)
