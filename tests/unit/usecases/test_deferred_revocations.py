@@ -286,4 +286,5 @@ def test_a_timer_s_region_comes_from_the_agents_table_when_asked(timers: Timers)
     timers.ports.agents.records["acme-us"] = AgentRecord("acme-us", region="us")
     asked = replace(invocation(), requested_at=NOW)
     result = timers.revoke()(lambda: parse_revocation_fields(UUID, {"agent_id": "acme-us", "after_seconds": 30}), asked)
+    assert isinstance(result, RevocationScheduled)
     assert result.region == Region.US
