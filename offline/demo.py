@@ -92,28 +92,42 @@ def main() -> int:
         batch_event["pathParameters"] = {"batch_id": receipt["batch_id"]}
         results.append(("api_get_batch.json (this batch)", _invoke(handler, "api_get_batch.json", batch_event), 200))
 
-        # The message lifecycle: Vonage's signed status callbacks, through a local API server to the webhook.
-        with LocalApi(log=io.StringIO()) as api:
-            # Vonage retries a callback that is not acknowledged for hours; the webhook's first call is a cold
-            # start (its modules compiled, on a fresh clone): more attempts, each given longer, than by default.
-            vonage.set_status_webhook(
-                api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY, attempts=8, timeout_s=5.0
-            )
-            lifecycle = _lifecycle(vonage, handler, api.url + WEBHOOK_PATH)
-            vonage.set_status_webhook(None)
-        results += lifecycle.results
+        # The message lifecycle and the timers: Vonage's signed status callbacks, through a local API server.
+        lifecycle, timers = _with_status_callbacks(vonage, handler, moto.endpoint_url, stack.timers.queue_url)
+        results += lifecycle.results + timers.results
 
         fallbacks = _publish_and_print_outcomes(moto.endpoint_url, stack.outcomes_queue_url)
         results.append(
             ("fallback of the message revoked before delivery", str(fallbacks.get(lifecycle.revoked)), "True")
         )
         results.append(("fallback of the message delivered first", str(fallbacks.get(lifecycle.delivered)), "False"))
+        results.append(("fallback of the timer that fired", str(fallbacks.get(timers.revoked)), "True"))
+        results.append(("fallback of the timer a delivery cancelled", str(fallbacks.get(timers.delivered)), "False"))
 
         _banner("summary")
         for name, status, expected in results:
             print(f"  {'ok ' if status == expected else 'BAD'} {status}  {name}")
         print(f"\n  PATCH requests the Vonage simulator received: {len(vonage.requests)} (one per message)")
         return 0 if all(status == expected for _, status, expected in results) else 1
+
+
+def _with_status_callbacks(
+    vonage: VonageSimulator, handler: Any, moto_endpoint_url: str, timer_queue_url: str
+) -> tuple["Lifecycle", "Lifecycle"]:
+    """The stories that need Vonage's callbacks: they reach the webhook through a local API server."""
+    with LocalApi(log=io.StringIO()) as api:
+        # Vonage retries a callback that is not acknowledged for hours; the webhook's first call is a cold
+        # start (its modules compiled, on a fresh clone): more attempts, each given longer, than by default.
+        vonage.set_status_webhook(api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY, attempts=8, timeout_s=5.0)
+        try:
+            lifecycle = _lifecycle(vonage, handler, api.url + WEBHOOK_PATH)
+            timer_handler = importlib.import_module("functions.revoke_timer.handler")
+            timers = _timers(
+                vonage, handler, SqsEventSource(moto_endpoint_url, timer_queue_url, timer_handler.lambda_handler)
+            )
+        finally:
+            vonage.set_status_webhook(None)
+    return lifecycle, timers
 
 
 def _publish_and_print_outcomes(moto_endpoint_url: str, outcomes_queue_url: str) -> dict[str, object]:
@@ -126,9 +140,13 @@ def _publish_and_print_outcomes(moto_endpoint_url: str, outcomes_queue_url: str)
     fallbacks: dict[str, object] = {}
     for outcome_event in drain_queue(moto_endpoint_url, outcomes_queue_url):
         print(json.dumps({"detail-type": outcome_event["detail-type"], "detail": outcome_event["detail"]}))
-        if outcome_event["detail-type"] in ("RCS Revocation Confirmed", "RCS Revocation Too Late"):
+        if outcome_event["detail-type"] in _ENDS:
             fallbacks[outcome_event["detail"]["message_uuid"]] = outcome_event["detail"]["fallback"]
     return fallbacks
+
+
+# The outcome events that say whether the SMS must go out.
+_ENDS = ("RCS Revocation Confirmed", "RCS Revocation Too Late", "RCS Revocation Cancelled")
 
 
 @dataclass
@@ -190,6 +208,36 @@ def _lifecycle(vonage: VonageSimulator, handler: Any, webhook_url: str) -> Lifec
     return Lifecycle(results, revoked, delivered)
 
 
+def _timers(vonage: VonageSimulator, handler: Any, timer_queue: SqsEventSource) -> Lifecycle:
+    """ "Revoke unless delivered within N seconds", both ways: the timer queue fed to the timer function as
+    Lambda's event source would (in the background, every 50 ms)."""
+    results: list[tuple[str, int | str, int | str]] = []
+    fires, cancelled = str(uuid.uuid4()), str(uuid.uuid4())
+    agent, phone = "acme-sg-promotions", "6591234567"
+    timer_queue.start(interval_s=0.05, log=sys.stderr)
+    try:
+        _banner("revoke unless delivered within 2 s: the phone is off, so the timer fires")
+        vonage.add_message(fires, agent, phone, delivery_delay_s=None)
+        vonage.wait_for_callbacks(1, message_uuid=fires)  # submitted
+        asked = _revoke_event(fires, {"region": "ap", "after_seconds": 2})
+        results.append(("revoke unless delivered within 2 s", _invoke(handler, "revoke in 2 s", asked), 202))
+        vonage.wait_for_callbacks(2, timeout_s=20.0, message_uuid=fires)  # rejected: the revocation took effect
+        results.append(("... the timer fired, Vonage reports it rejected", _state(handler, fires), "revoked"))
+
+        _banner("revoke unless delivered within 3 s: delivered after 1 s, so the timer is cancelled")
+        vonage.add_message(cancelled, agent, phone, delivery_delay_s=1.0)
+        vonage.wait_for_callbacks(1, message_uuid=cancelled)  # submitted
+        asked = _revoke_event(cancelled, {"region": "ap", "after_seconds": 3})
+        results.append(("revoke unless delivered within 3 s", _invoke(handler, "revoke in 3 s", asked), 202))
+        vonage.wait_for_callbacks(2, timeout_s=20.0, message_uuid=cancelled)  # delivered
+        _state(handler, cancelled, expected="delivered")
+        VonageSimulator.wait_until(lambda: timer_queue.depth() == 0, timeout_s=20.0, poll_s=0.2)
+        results.append(("... past its due time, Vonage was not called", vonage.patches_for(cancelled), 0))
+    finally:
+        timer_queue.stop()
+    return Lifecycle(results, fires, cancelled)
+
+
 def _revoke_event(message_uuid: str, body: object) -> dict[str, Any]:
     event = _load("api_revoke_by_region.json")
     event["path"] = f"/messages/{message_uuid}/revoke"
@@ -198,7 +246,7 @@ def _revoke_event(message_uuid: str, body: object) -> dict[str, Any]:
     return event
 
 
-def _state(handler: Any, message_uuid: str) -> str:
+def _state(handler: Any, message_uuid: str, *, expected: str = "revoked") -> str:
     event = _load("api_get_revocation.json")
     event["path"] = f"/revocations/{message_uuid}"
     event["pathParameters"] = {"message_uuid": message_uuid}
@@ -206,13 +254,13 @@ def _state(handler: Any, message_uuid: str) -> str:
     # every 0.2 s: each question is a ledger read, and asking faster only slows the callback down.
     try:
         VonageSimulator.wait_until(
-            lambda: json.loads(handler.lambda_handler(event, LocalLambdaContext())["body"]).get("state") == "revoked",
+            lambda: json.loads(handler.lambda_handler(event, LocalLambdaContext())["body"]).get("state") == expected,
             timeout_s=20.0,
             poll_s=0.2,
         )
     except TimeoutError:
         record = handler.lambda_handler(event, LocalLambdaContext())["body"]
-        print(f"the record never said revoked: {record}", file=sys.stderr, flush=True)
+        print(f"the record never said {expected}: {record}", file=sys.stderr, flush=True)
         raise
     return str(json.loads(_invoke(handler, "the ledger", event, body=True))["state"])
 

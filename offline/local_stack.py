@@ -1,15 +1,18 @@
 """The offline stack holding what a deployed stack holds, for the two local runs: `make run`
 (offline/demo.py) and `python -m offline.serve`. Both start moto server and the Vonage simulator, then call
 `seed_offline_stack`: the functions' environment, the tables (from template.yaml), the bulk queue with its
-dead-letter queue, the event bus with a subscriber's queue, the Vonage secret and two RCS agents."""
+dead-letter queue, the timer queue and schedule group, the event bus with a subscriber's queue, the Vonage
+secret and two RCS agents."""
 
 import os
 from dataclasses import dataclass
 
 from offline.aws_seed import (
+    TimerResources,
     create_event_bus,
     create_revocation_queue,
     create_tables,
+    create_timer_resources,
     put_agent,
     store_vonage_secret,
     subscribe_queue,
@@ -23,6 +26,7 @@ IDEMPOTENCY_TABLE = "rcs-revoker-idempotency"
 EVENT_BUS = "rcs-revoker-revocations"
 LEDGER_TABLE = "rcs-revoker-ledger"
 REVOCATION_QUEUE = "rcs-revoker-revocations-queue"
+TIMER_QUEUE = "rcs-revoker-timers-queue"
 OUTCOME_SUBSCRIBER_QUEUE = "outcome-subscriber"
 MAX_RECEIVE_COUNT = 10
 DEFAULT_REGION = "eu"
@@ -37,6 +41,7 @@ class SeededStack:
     revocation_queue_url: str
     dead_letter_queue_url: str
     outcomes_queue_url: str  # every outcome event of the service, as a subscriber of the bus receives it
+    timers: TimerResources  # the deferred revocations' queue and schedule group
 
     @property
     def summary(self) -> str:
@@ -75,6 +80,8 @@ def seed_offline_stack(moto_endpoint_url: str, vonage_base_url: str, keys: KeyPa
         moto_endpoint_url, REVOCATION_QUEUE, max_receive_count=MAX_RECEIVE_COUNT
     )
     os.environ["REVOCATION_QUEUE_URL"] = queue_url
+    timers = create_timer_resources(moto_endpoint_url, TIMER_QUEUE, max_receive_count=MAX_RECEIVE_COUNT)
+    os.environ.update(timers.environment())
     create_event_bus(moto_endpoint_url, EVENT_BUS)
     outcomes = subscribe_queue(moto_endpoint_url, EVENT_BUS, OUTCOME_SUBSCRIBER_QUEUE, {"source": ["rcs-revoker"]})
     store_vonage_secret(
@@ -87,4 +94,4 @@ def seed_offline_stack(moto_endpoint_url: str, vonage_base_url: str, keys: KeyPa
     )
     put_agent(moto_endpoint_url, AGENTS_TABLE, "acme-sg-promotions", country="SG")
     put_agent(moto_endpoint_url, AGENTS_TABLE, "acme-br-fallback", region="us")
-    return SeededStack(queue_url, dead_letter_queue_url, outcomes)
+    return SeededStack(queue_url, dead_letter_queue_url, outcomes, timers)

@@ -1,8 +1,9 @@
 """`python -m offline.serve [--port N]`: the service as a local HTTP API, with the rest of its stack around it.
 
 It starts moto server (AWS) and the Vonage simulator, seeds them as `make run` does (offline.local_stack),
-feeds the bulk queue's worker in the background as Lambda's SQS event source mapping would, runs the
-reconciler every minute as its schedule would, prints the
+feeds the bulk queue's worker and the timer queue's function in the background as Lambda's SQS event
+source mappings would, fires the timers' schedules as EventBridge Scheduler would, runs the reconciler every
+minute as its schedule would, prints the
 outcome events a subscriber of the bus receives as they come, and serves the API of template.yaml on
 http://127.0.0.1:PORT (offline.local_api, `sam local start-api` without Docker; SigV4 is not checked, so
 plain curl works). Ctrl-C (SIGINT) or SIGTERM stops everything it started, moto server's process included.
@@ -44,11 +45,13 @@ from offline.local_stack import (
 from offline.moto_server import MotoServer
 from offline.repo_paths import use_repo_import_paths
 from offline.schedule import ScheduledFunction
+from offline.schedule_runner import ScheduleRunner
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import VonageSimulator
 
 DEFAULT_PORT = 3000  # sam local start-api's
 EXAMPLE_MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
+TIMER_MESSAGE = "cccccccc-dddd-4eee-8fff-0123456789ab"
 
 
 def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
@@ -63,6 +66,13 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         worker = importlib.import_module("functions.revoke_worker.handler")
         queue = SqsEventSource(moto.endpoint_url, stack.revocation_queue_url, worker.lambda_handler).start()
         running.callback(queue.stop)
+        # The timers: their queue feeds the timer function (no batching window, polled every 50 ms: a timer
+        # fires on the second), and the schedules of longer ones are fired as EventBridge Scheduler would.
+        timer_function = importlib.import_module("functions.revoke_timer.handler").lambda_handler
+        timers = SqsEventSource(moto.endpoint_url, stack.timers.queue_url, timer_function).start(interval_s=0.05)
+        running.callback(timers.stop)
+        schedules = ScheduleRunner(moto.endpoint_url, stack.timers.schedule_group).start()
+        running.callback(schedules.stop)
         # The ledger's stream feeds the outcome publisher, as the function's DynamoDB event source would.
         publisher = importlib.import_module("functions.outcome_publisher.handler")
         ledger = DynamoDbStreamSource(moto.endpoint_url, LEDGER_TABLE, publisher.lambda_handler).start()
@@ -90,8 +100,8 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         while not stop.wait(0.5):
             continue
         print(
-            "stopping: the API, the reconciler, the ledger's publisher, the queue's worker, the Vonage simulator, "
-            "moto server",
+            "stopping: the API, the reconciler, the ledger's publisher, the timers, the queue's worker, the Vonage "
+            "simulator, moto server",
             file=out,
             flush=True,
         )
@@ -119,6 +129,11 @@ def _print_usage(url: str, vonage_url: str, token: str, out: TextIO) -> None:
     print("Try:", file=out)
     print(f'  curl -i -X POST {url}/messages/{EXAMPLE_MESSAGE}/revoke {json_body} \'{{"region": "eu"}}\'', file=out)
     print(f"  curl -i {url}/revocations/{EXAMPLE_MESSAGE}", file=out)
+    timer = json.dumps({"region": "eu", "after_seconds": 30})
+    print(
+        f"  curl -i -X POST {url}/messages/{TIMER_MESSAGE}/revoke {json_body} '{timer}'   # unless delivered", file=out
+    )
+    print(f"  curl -i -X DELETE {url}/messages/{TIMER_MESSAGE}/revocation   # cancel it within the 30 s", file=out)
     print(f"  curl -i -X POST {url}/revocations {json_body} '{batch}'", file=out)
     print(f"  curl -i {url}/batches/BATCH_ID   # the batch_id of the answer above", file=out)
     message = json.dumps(

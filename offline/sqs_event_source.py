@@ -68,6 +68,16 @@ class SqsEventSource:
                 pass
         return PollResult(len(messages), len(failed))
 
+    def depth(self) -> int:
+        """Messages on the queue: visible, in flight or delayed."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = self._sqs.get_queue_attributes(QueueUrl=self._queue_url, AttributeNames=names)["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in names)
+
     def drain(self, *, max_polls: int = 1000, release_failures: bool = False) -> list[PollResult]:
         """Polls until a receive finds the queue empty (or max_polls)."""
         results: list[PollResult] = []
