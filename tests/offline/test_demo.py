@@ -26,6 +26,6 @@ def test_the_offline_demo_runs_every_scenario_as_expected() -> None:
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     summary = result.stdout.split("=== summary")[-1]
-    assert summary.count("  ok  ") == 30, summary
+    assert summary.count("  ok  ") == 31, summary
     assert "BAD" not in summary
     assert "Traceback" not in result.stdout + result.stderr
