@@ -288,3 +288,12 @@ def test_a_timer_s_region_comes_from_the_agents_table_when_asked(timers: Timers)
     result = timers.revoke()(lambda: parse_revocation_fields(UUID, {"agent_id": "acme-us", "after_seconds": 30}), asked)
     assert isinstance(result, RevocationScheduled)
     assert result.region == Region.US
+
+
+def test_a_submitted_callback_leaves_a_long_timer_s_backstop_where_it_was(timers: Timers) -> None:
+    result = timers.ask(after_seconds=7200)
+    timers.callback("submitted")
+    record = timers.ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.redrive_at) == ("scheduled", result.due_at + BACKSTOP)
+    assert timers.ports.ledger.due(NOW + timedelta(minutes=30), 10) == []  # the reconciler leaves it be

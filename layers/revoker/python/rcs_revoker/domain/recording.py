@@ -212,6 +212,10 @@ def status(record: LedgerRecord | None, callback: StatusCallback, body: dict[str
         "delivery_status_at": _iso(after.delivery_status_at),
         "delivered_at": _iso(after.delivered_at),
     }
+    if record is not None and record.state == state:
+        # A callback that leaves the state as it was (a `submitted`) does not move the record on: its re-drive
+        # time (a scheduled record's due time plus the backstop) stays.
+        fields["redrive_at"] = record.redrive_at
     if change and change.life.delivery_status != life.delivery_status and callback.error:
         fields["vonage_error"] = dict(callback.error)
     if callback.client_ref and not (record and record.client_ref):
