@@ -36,6 +36,7 @@ help:
 	@echo "make deploy   - sam build && sam deploy --guided"
 	@echo "make bench    - cold start, warm path, memory, size: this service against the official Vonage SDK"
 	@echo "make bench-bulk - 1,000 revocations through the bulk path (API, queue, worker)"
+	@echo "make bench-timers - 500 deferred revocations: how late they fire, and the cost per million"
 
 # Every environment installs from a lock with hashes (`make lock` writes them): pip refuses a file whose hash
 # is not in the lock, and a package that is not pinned in it.
@@ -188,3 +189,11 @@ bench: $(VENV)/.installed .venv-baseline/.installed
 .PHONY: bench-bulk
 bench-bulk: $(VENV)/.installed
 	$(PY) -m bench.bulk $(BENCH_ARGS)
+
+# `make bench-timers`: 500 deferred revocations (after_seconds 1..20 s, some `at`) through the API, the timer
+# queue and the timer function, then 100 through EventBridge Scheduler's path; how late they fire, and what a
+# million cost at list prices from the requests counted. Writes bench/results/timers.md. Takes about a minute.
+# Options: make bench-timers BENCH_ARGS="--timers 1000 --latency-ms 100".
+.PHONY: bench-timers
+bench-timers: $(VENV)/.installed
+	$(PY) -m bench.timers $(BENCH_ARGS)
