@@ -139,6 +139,44 @@ def test_timers_and_callbacks_at_the_same_moment_end_one_way_or_the_other_never_
         )
 
 
+def test_a_delete_that_lands_while_the_timer_fires_cancels_it_and_the_wake_up_does_nothing(stack: Stack) -> None:
+    message = new_uuid()
+    answer = schedule(stack, message, after_seconds=1)
+    stack.aws.hold(UPDATE, matching=(message, "timer-fired"), times=1)
+    until_due(answer)
+    timers = stack.timer_queue()
+    firing = InThread(lambda: drive(timers, lambda: bool(stack.aws.held_calls), timeout_s=5, release_failures=False))
+    stack.aws.wait_until_held_naming(message)
+
+    cancelled = cancel(stack, message)
+    stack.aws.release()
+    firing.join()
+    timers.drain(release_failures=True)
+
+    assert cancelled["statusCode"] == 200
+    assert stack.vonage.patches_for(message) == 0
+    assert record(stack, message)["state"] == "cancelled"
+    assert outcomes(stack.outcome_events()) == [SCHEDULED, CANCELLED]
+
+
+def test_a_delete_that_lands_after_the_timer_fired_is_409_and_the_revocation_goes_on(stack: Stack) -> None:
+    message = new_uuid()
+    answer = schedule(stack, message, after_seconds=1)
+    stack.aws.hold(UPDATE, matching=(message, "timer-cancelled"), times=1)  # the DELETE's versioned write
+    until_due(answer)
+    deleting = InThread(lambda: cancel(stack, message))
+    stack.aws.wait_until_held_naming(message)
+
+    drive(stack.timer_queue(), lambda: stack.vonage.patches_for(message) == 1, timeout_s=1.5)
+    stack.aws.release()
+    refused = deleting.join()
+
+    assert refused["statusCode"] == 409
+    assert body_of(refused)["type"] == "urn:rcs-revoker:problem:timer-already-fired"
+    assert record(stack, message)["state"] == "requested"
+    assert outcomes(stack.outcome_events()) == [SCHEDULED, ACCEPTED]
+
+
 # --- 8. AWS failing while a timer fires -----------------------------------------------------------------
 def test_the_ledger_failing_as_the_timer_fires_delays_it_and_it_fires_once(stack: Stack) -> None:
     message = new_uuid()
