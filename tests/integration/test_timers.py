@@ -1,8 +1,8 @@
 """Deferred revocations ("revoke unless delivered first") through the API and the timer queue, as a sender
 sees them: the answers and problems of POST /messages/{uuid}/revoke with after_seconds or at, DELETE of the
 scheduled revocation, the ledger record, the PATCHes Vonage receives and the outcome events with their
-fallback. The races, AWS faults, the Scheduler path, the reconciler's backstop and the other entry points
-are in test_timer_races.py."""
+fallback. The races and AWS faults are in test_timer_races.py; the Scheduler path, the reconciler's backstop
+and the other entry points in test_timer_wake_ups.py."""
 
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
