@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from rcs_revoker.domain.errors import DependencyUnavailable, WebhookUnauthorized
+from rcs_revoker.domain.ledger import LedgerWrite
 from rcs_revoker.domain.models import RevocationRequest
 from rcs_revoker.domain.outcome_events import CONFIRMED_DETAIL_TYPE, STATUS_DETAIL_TYPE, TOO_LATE_DETAIL_TYPE
 from rcs_revoker.usecases.receive_status import ReceiveStatusCallback
@@ -120,3 +121,18 @@ def test_the_sender_s_reference_from_the_callback_is_kept_when_none_was_given(po
     record = ports.ledger.get(UUID)
     assert record is not None
     assert record.client_ref == "order-42"
+
+
+def test_a_callback_before_a_scheduled_timer_is_due_keeps_the_timers_backstop(ports: Ports) -> None:
+    # A three-hour timer: the reconciler is to look at it only two minutes past its due time.
+    backstop = NOW + timedelta(hours=3, minutes=2)
+    timer = {"timer_id": "t1", "due_at": (NOW + timedelta(hours=3)).isoformat(), "wake_up": "schedule"}
+    scheduled = {"state": "scheduled", "timer": timer, "redrive_at": backstop, "request": {"message_uuid": UUID}}
+    assert ports.ledger.save(LedgerWrite(UUID, None, scheduled))
+
+    receive(ports, body("submitted"))
+
+    record = ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.redrive_at) == ("scheduled", backstop)
+    assert ports.ledger.due(NOW + timedelta(hours=2), 10) == []
