@@ -220,11 +220,6 @@ def status(record: LedgerRecord | None, callback: StatusCallback, body: dict[str
         fields["vonage_error"] = dict(callback.error)
     if callback.client_ref and not (record and record.client_ref):
         fields["client_ref"] = callback.client_ref
-    if record is not None and state == record.state == "scheduled" and record.redrive_at is not None:
-        # Still waiting for its due time: the re-drive time stays the timer's backstop. Counted from now (as
-        # stored_fields does for a state just entered), the reconciler would re-drive a timer not yet due,
-        # and abandon it after MAX_REDRIVES.
-        fields["redrive_at"] = record.redrive_at
     entry = {"at": callback.timestamp.isoformat(), "event": "status", "status": callback.status}
     write = LedgerWrite(callback.message_uuid, _version(record), fields, (entry,), callback_id=callback.callback_id)
     events = []

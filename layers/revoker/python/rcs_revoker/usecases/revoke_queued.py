@@ -110,4 +110,7 @@ def _as_asked(message: dict[str, Any], invocation: Invocation) -> Invocation:
     """The invocation, dated when the sender asked (a batch's submission, an event's time) when the message
     says: what a deferred request's after_seconds counts from, and its `at` must follow."""
     asked = parse_timestamp(message.get("requested_at"))
-    return replace(invocation, requested_at=asked) if asked is not None else invocation
+    if asked is None:
+        return invocation
+    # Never later than now: a sender's clock ahead of ours must not stretch a timer past Vonage's window.
+    return replace(invocation, requested_at=min(asked, invocation.requested_at))
