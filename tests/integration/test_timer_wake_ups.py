@@ -55,7 +55,9 @@ def test_a_timer_past_the_queue_delay_is_a_schedule_that_wakes_it_on_time(stack:
 
     due = datetime.fromisoformat(answer["due_at"])
     assert held["Name"] == f"revoke-{message}-{answer['timer_id']}"
-    assert held["ScheduleExpression"] == f"at({(due - timedelta(seconds=2)).astimezone(UTC):%Y-%m-%dT%H:%M:%S})"
+    # Two thirds of the lowered queue delay ahead of its due time, in UTC, to the whole second below.
+    lead = timedelta(seconds=4 * 2 / 3)
+    assert held["ScheduleExpression"] == f"at({(due - lead).astimezone(UTC):%Y-%m-%dT%H:%M:%S})"
     assert held["ScheduleExpressionTimezone"] == "UTC"
     assert held["ActionAfterCompletion"] == "DELETE"
     assert held["FlexibleTimeWindow"] == {"Mode": "OFF"}

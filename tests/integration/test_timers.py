@@ -45,19 +45,15 @@ def _in(**delta: float) -> str:
     return iso(datetime.now(UTC) + timedelta(**delta))
 
 
+WHOLE_SECONDS = "after_seconds must be a whole number of seconds from 1 to 86,400 (24 hours)"
 FIELD_ERRORS: dict[str, tuple[Any, int, str, str]] = {
     # name: (body fields, status, problem type, what the detail names)
-    "after_seconds-0": ({"after_seconds": 0}, 400, "invalid-request", "after_seconds '0' is not a whole number"),
-    "after_seconds-negative": ({"after_seconds": -1}, 400, "invalid-request", "after_seconds '-1' is not"),
-    "after_seconds-past-a-day": (
-        {"after_seconds": 86401},
-        400,
-        "invalid-request",
-        "'86401' is not a whole number of seconds from 1 to 86,400",
-    ),
-    "after_seconds-a-string": ({"after_seconds": "30"}, 400, "invalid-request", "after_seconds '30'"),
-    "after_seconds-a-fraction": ({"after_seconds": 30.5}, 400, "invalid-request", "after_seconds '30.5'"),
-    "after_seconds-a-boolean": ({"after_seconds": True}, 400, "invalid-request", "after_seconds 'true'"),
+    "after_seconds-0": ({"after_seconds": 0}, 400, "invalid-request", f"{WHOLE_SECONDS}, not 0."),
+    "after_seconds-negative": ({"after_seconds": -1}, 400, "invalid-request", f"{WHOLE_SECONDS}, not -1."),
+    "after_seconds-past-a-day": ({"after_seconds": 86401}, 400, "invalid-request", f"{WHOLE_SECONDS}, not 86401."),
+    "after_seconds-a-string": ({"after_seconds": "30"}, 400, "invalid-request", f"{WHOLE_SECONDS}, not a string."),
+    "after_seconds-a-fraction": ({"after_seconds": 30.5}, 400, "invalid-request", f"{WHOLE_SECONDS}, not 30.5."),
+    "after_seconds-a-boolean": ({"after_seconds": True}, 400, "invalid-request", f"{WHOLE_SECONDS}, not a boolean."),
     "both": ({"after_seconds": 30, "at": "later"}, 400, "invalid-request", "after_seconds or at, not both"),
     "at-malformed": ({"at": "tomorrow at nine"}, 400, "invalid-request", "is not an RFC 3339 timestamp"),
     "at-without-offset": ({"at": "2026-12-02T09:30:00"}, 400, "invalid-request", "with an offset"),
