@@ -46,6 +46,7 @@ def revoke(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
 
 
 def cancel_revocation(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    count("CancelRequests")
     invocation = Invocation.from_lambda("api", request_id(event) or context.aws_request_id, context)
     record = service().cancel_revocation(_path_parameter(event, "message_uuid"), invocation)
     return HttpResponse.json(200, record)
