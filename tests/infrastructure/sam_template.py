@@ -23,19 +23,21 @@ FUNCTION_CODE = {
     "StatusWebhookFunction": ("functions/status_webhook/", "${AWS::StackName}-status-webhook"),
     "OutcomePublisherFunction": ("functions/outcome_publisher/", "${AWS::StackName}-outcome-publisher"),
     "ReconcilerFunction": ("functions/reconciler/", "${AWS::StackName}-reconciler"),
+    "RevokeTimerFunction": ("functions/revoke_timer/", "${AWS::StackName}-revoke-timer"),
 }
 # The bus the revocation rule listens on and the outcome publisher puts on: the one the stack creates, or the
 # one the EventBusName parameter names.
 EVENT_BUS_NAME = {"Fn::If": ["CreateEventBus", {"Ref": "RevocationEventBus"}, {"Ref": "EventBusName"}]}
 # Queues whose every message is a failure (each alarms on its first message): a revocation that failed, or
-# ledger changes whose outcome events could not be published. And the work queue.
+# ledger changes whose outcome events could not be published, or a timer that could not fire. And the work queues.
 FAILURE_QUEUES = {
     "RevocationRequestsDeadLetterQueue",
     "RevokeEventFailuresQueue",
     "RevocationQueueDeadLetterQueue",
     "OutcomePublisherFailuresQueue",
+    "TimerDeadLetterQueue",
 }
-WORK_QUEUES = {"RevocationQueue"}
+WORK_QUEUES = {"RevocationQueue", "TimerQueue"}
 # The one route without SigV4, and the function behind it: Vonage cannot sign its callbacks with SigV4, so
 # the function verifies Vonage's own signature (an HS256 JWT). Written here, not read from
 # rcs_revoker.api.routes: another unsigned route is a change of the attack surface, made here on purpose.
@@ -44,6 +46,12 @@ UNSIGNED_ROUTES = {("POST", "/webhooks/vonage/status"): "StatusWebhookFunction"}
 PUBLISHER_EVENT = ("OutcomePublisherFunction", "LedgerChanges")
 # The ledger's index for the batch view (GET /batches/{batch_id}).
 LEDGER_INDEX = "batch_id-index"
+# The schedule group of the timers' schedules, and every schedule in it: the one resource of the stack's policies
+# with a "*", since the functions name each schedule at run time (one per timer).
+TIMER_SCHEDULE_GROUP_NAME = "${AWS::StackName}-timers"
+TIMER_SCHEDULES_ARN = (
+    "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/" + TIMER_SCHEDULE_GROUP_NAME + "/*"
+)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -59,6 +67,16 @@ def strings_in(value: Any) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in strings_in(item)]
     return []
+
+
+def is_timer_schedules_grant(statement: dict[str, Any]) -> bool:
+    """A statement of Scheduler actions on the timers group's schedules, and on nothing else: its "*" is allowed."""
+    actions = as_list(statement["Action"])
+    return (
+        bool(actions)
+        and all(isinstance(action, str) and action.startswith("scheduler:") for action in actions)
+        and as_list(statement["Resource"]) == [{"Fn::Sub": TIMER_SCHEDULES_ARN}]
+    )
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -50,6 +50,8 @@ def test_function_code_and_handler(template: dict[str, Any], logical_id: str) ->
 def test_function_timeouts_leave_time_for_vonage_and_its_retries(template: dict[str, Any]) -> None:
     assert function_properties(template, "RevokeEventFunction")["Timeout"] == 30
     assert function_properties(template, "RevokeWorkerFunction")["Timeout"] == 30
+    # A batch of fired timers is a batch of Vonage calls, as for the worker.
+    assert function_properties(template, "RevokeTimerFunction")["Timeout"] == 30
     assert function_properties(template, "RevokeApiFunction")["Timeout"] == 15
     # A status callback is one signature check, one ledger read and one write: Vonage wants its answer quickly.
     assert function_properties(template, "StatusWebhookFunction")["Timeout"] == 10
@@ -116,6 +118,12 @@ SHARED_ENVIRONMENT = {
     "LEDGER_TABLE_NAME": {"Ref": "LedgerTable"},
     "REVOCATION_QUEUE_URL": {"Ref": "RevocationQueue"},
     "MAX_RECEIVE_COUNT": {"Ref": "WorkerMaxReceiveCount"},
+    # Deferred revocations: every function may arm, end or re-arm a timer (test_timers.py).
+    "TIMER_QUEUE_URL": {"Ref": "TimerQueue"},
+    "TIMER_QUEUE_ARN": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
+    "TIMER_DEAD_LETTER_QUEUE_ARN": {"Fn::GetAtt": ["TimerDeadLetterQueue", "Arn"]},
+    "TIMER_SCHEDULE_GROUP": {"Ref": "TimerScheduleGroup"},
+    "TIMER_SCHEDULER_ROLE_ARN": {"Fn::GetAtt": ["TimerSchedulerRole", "Arn"]},
 }
 # The bus only for the function that puts outcome events on it.
 OWN_ENVIRONMENT: dict[str, dict[str, Any]] = {"OutcomePublisherFunction": {"EVENT_BUS_NAME": EVENT_BUS_NAME}}

@@ -33,3 +33,11 @@ def test_outputs(template: dict[str, Any]) -> None:
     assert outputs["RevocationQueueUrl"]["Value"] == {"Ref": "RevocationQueue"}
     assert outputs["RevocationQueueDeadLetterQueueUrl"]["Value"] == {"Ref": "RevocationQueueDeadLetterQueue"}
     assert outputs["RevokeWorkerFunctionName"]["Value"] == {"Ref": "RevokeWorkerFunction"}
+    # Deferred revocations: the cancel route, the timer queue and its dead-letter queue, the timer function.
+    assert sub_string(outputs["CancelRevocationEndpoint"]["Value"]) == (
+        sub_string(outputs["ApiUrl"]["Value"]) + "/messages/{message_uuid}/revocation"
+    )
+    assert API_ROUTES[("DELETE", "/messages/{message_uuid}/revocation")] == "CancelRevocation"
+    assert outputs["TimerQueueUrl"]["Value"] == {"Ref": "TimerQueue"}
+    assert outputs["TimerDeadLetterQueueUrl"]["Value"] == {"Ref": "TimerDeadLetterQueue"}
+    assert outputs["RevokeTimerFunctionName"]["Value"] == {"Ref": "RevokeTimerFunction"}

@@ -13,6 +13,7 @@ from tests.infrastructure.sam_template import (
     as_list,
     function_properties,
     functions,
+    is_timer_schedules_grant,
     strings_in,
     sub_string,
 )
@@ -20,8 +21,8 @@ from tests.infrastructure.sam_template import (
 # Powertools Idempotency (DynamoDB) reads, creates, completes and deletes records: nothing else.
 IDEMPOTENCY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 # The ledger: only the API function reads entries together and writes a batch's member items (a submitted
-# batch); every entry point reads and updates, and so do the status webhook (a callback's outcome) and the
-# reconciler (a re-drive). The outcome publisher reads its stream, not the table.
+# batch); every entry point reads and updates, and so do the status webhook (a callback's outcome), the
+# reconciler (a re-drive) and the timer function (a wake-up). The outcome publisher reads its stream, not the table.
 LEDGER_ACTIONS = {
     "RevokeApiFunction": [
         "dynamodb:GetItem",
@@ -34,7 +35,11 @@ LEDGER_ACTIONS = {
     "RevokeWorkerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "StatusWebhookFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
     "ReconcilerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+    "RevokeTimerFunction": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
 }
+# Arming a timer (any entry point may be asked to defer a revocation): its wake-up on the timer queue, or a
+# schedule with the scheduler role; a replaced timer's schedule is deleted (test_timers.py has the scoping).
+ARM_TIMER_ACTIONS = ["sqs:SendMessage", "scheduler:CreateSchedule", "scheduler:DeleteSchedule", "iam:PassRole"]
 REDRIVE_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/redrive-index"}
 LEDGER_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/" + LEDGER_INDEX}
 # Every action each function may perform, exactly. A new permission must be added here on purpose.
@@ -47,6 +52,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "sqs:SendMessage",
         *LEDGER_ACTIONS["RevokeApiFunction"],
         "dynamodb:Query",
+        *ARM_TIMER_ACTIONS,
     ],
     "RevokeEventFunction": [
         "secretsmanager:GetSecretValue",
@@ -54,6 +60,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeEventFunction"],
         "sqs:SendMessage",
+        *ARM_TIMER_ACTIONS,
     ],
     # What SAM adds for its SQS event source (receive, delete) is checked on the translation.
     "RevokeWorkerFunction": [
@@ -62,11 +69,14 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeWorkerFunction"],
         "sqs:SendMessage",
+        *ARM_TIMER_ACTIONS,
     ],
-    # The signature secret is a field of the Vonage credentials secret; no agents, no idempotency records.
+    # The signature secret is a field of the Vonage credentials secret; no agents, no idempotency records. A
+    # delivered message's long timer: its schedule is deleted.
     "StatusWebhookFunction": [
         "secretsmanager:GetSecretValue",
         *LEDGER_ACTIONS["StatusWebhookFunction"],
+        "scheduler:DeleteSchedule",
     ],
     # The only function that puts events on the bus, and its stream's OnFailure destination. What SAM adds
     # for the stream (DescribeStream, GetRecords, ...) is checked on the translation.
@@ -74,10 +84,22 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         "events:PutEvents",
         "sqs:SendMessage",
     ],
-    # The due entries from the re-drive index, each entry read and updated, its request back on the queue.
+    # The due entries from the re-drive index, each entry read and updated, its request back on the queue (or
+    # a timer whose wake-up never came woken on the timer queue).
     "ReconcilerFunction": [
         *LEDGER_ACTIONS["ReconcilerFunction"],
         "dynamodb:Query",
+        "sqs:SendMessage",
+        "sqs:SendMessage",
+    ],
+    # The worker's path for a fired timer (a rate-limited one waits on the bulk queue); a wake-up not yet due
+    # goes round the timer queue. What SAM adds for its SQS event source is checked on the translation.
+    "RevokeTimerFunction": [
+        "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem",
+        *IDEMPOTENCY_ACTIONS,
+        *LEDGER_ACTIONS["RevokeTimerFunction"],
+        "sqs:SendMessage",
         "sqs:SendMessage",
     ],
 }
@@ -105,15 +127,21 @@ TABLE_ACCESS: dict[str, list[tuple[dict[str, Any], list[str]]]] = {
         (LEDGER_ARN, LEDGER_ACTIONS["ReconcilerFunction"]),
         (REDRIVE_INDEX_ARN, ["dynamodb:Query"]),
     ],
+    "RevokeTimerFunction": [*REVOCATION_ENTRY_POINT_TABLES, (LEDGER_ARN, LEDGER_ACTIONS["RevokeTimerFunction"])],
 }
 # Who sends what to which queue, by the function's own statements.
+REVOCATION_QUEUE_ARN = {"Fn::GetAtt": ["RevocationQueue", "Arn"]}
+TIMER_QUEUE_ARN = {"Fn::GetAtt": ["TimerQueue", "Arn"]}
 QUEUE_ACCESS: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "RevokeApiFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
+    # A batch's revocations; and every entry point: a timer's wake-up.
+    "RevokeApiFunction": [("sqs:SendMessage", REVOCATION_QUEUE_ARN), ("sqs:SendMessage", TIMER_QUEUE_ARN)],
     # A request Vonage rate-limited goes back on the queue as a new message, delayed past its Retry-After.
-    "RevokeWorkerFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
-    "RevokeEventFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
-    # A re-driven request goes back on the queue.
-    "ReconcilerFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["RevocationQueue", "Arn"]})],
+    "RevokeWorkerFunction": [("sqs:SendMessage", REVOCATION_QUEUE_ARN), ("sqs:SendMessage", TIMER_QUEUE_ARN)],
+    "RevokeEventFunction": [("sqs:SendMessage", REVOCATION_QUEUE_ARN), ("sqs:SendMessage", TIMER_QUEUE_ARN)],
+    # A re-driven request goes back on the queue; a timer whose wake-up never came is woken.
+    "ReconcilerFunction": [("sqs:SendMessage", REVOCATION_QUEUE_ARN), ("sqs:SendMessage", TIMER_QUEUE_ARN)],
+    # A fired timer Vonage rate-limited waits on the bulk queue; a wake-up not yet due goes round again.
+    "RevokeTimerFunction": [("sqs:SendMessage", REVOCATION_QUEUE_ARN), ("sqs:SendMessage", TIMER_QUEUE_ARN)],
     "StatusWebhookFunction": [],
     # The stream mapping's OnFailure destination: Lambda sends with the function's role.
     "OutcomePublisherFunction": [("sqs:SendMessage", {"Fn::GetAtt": ["OutcomePublisherFailuresQueue", "Arn"]})],
@@ -154,7 +182,9 @@ def test_no_wildcard_action_or_resource(template: dict[str, Any]) -> None:
         for statement in policy_statements(properties):
             assert "NotAction" not in statement, logical_id
             assert "NotResource" not in statement, logical_id
-            for text in strings_in(statement["Action"]) + strings_in(statement["Resource"]):
+            # The one exception: Scheduler actions on the timers group's schedules (named at run time).
+            resource = [] if is_timer_schedules_grant(statement) else strings_in(statement["Resource"])
+            for text in strings_in(statement["Action"]) + resource:
                 assert "*" not in text, f"{logical_id}: {text!r}"
 
 
@@ -217,16 +247,19 @@ def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str,
     # queue (its own statement), as the worker and the event function (a rate-limited request) and the
     # reconciler (a re-drive) do. The webhook sends nothing. The publisher: its stream's OnFailure
     # destination (its own statement: SAM adds none for a DynamoDB event's destination without a Type).
+    # Every function that may arm or re-arm a timer also sends to the timer queue.
     expected = {
         "RevokeEventFunction": [
             {"Fn::GetAtt": ["RevokeEventFailuresQueue", "Arn"]},
-            {"Fn::GetAtt": ["RevocationQueue", "Arn"]},
+            REVOCATION_QUEUE_ARN,
+            TIMER_QUEUE_ARN,
         ],
-        "RevokeApiFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
-        "RevokeWorkerFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
+        "RevokeApiFunction": [REVOCATION_QUEUE_ARN, TIMER_QUEUE_ARN],
+        "RevokeWorkerFunction": [REVOCATION_QUEUE_ARN, TIMER_QUEUE_ARN],
         "StatusWebhookFunction": [],
         "OutcomePublisherFunction": [{"Fn::GetAtt": ["OutcomePublisherFailuresQueue", "Arn"]}],
-        "ReconcilerFunction": [{"Fn::GetAtt": ["RevocationQueue", "Arn"]}],
+        "ReconcilerFunction": [REVOCATION_QUEUE_ARN, TIMER_QUEUE_ARN],
+        "RevokeTimerFunction": [REVOCATION_QUEUE_ARN, TIMER_QUEUE_ARN],
     }
     assert set(expected) == set(FUNCTION_CODE)
     for function_id, resources_sent_to in expected.items():
@@ -263,12 +296,14 @@ def role_actions(role: dict[str, Any]) -> list[str]:
 
 
 def test_sam_adds_the_event_source_policies_to_their_consumers_only(translated: dict[str, Any]) -> None:
-    # SAM grants the worker's SQS event source receive/delete, and the publisher's DynamoDB stream
-    # DescribeStream/GetRecords/GetShardIterator/ListStreams, through AWS managed policies that are not scoped
-    # to the queue or the stream (Resource "*"): the two unscoped grants of the stack, each on one function.
+    # SAM grants the worker's and the timer function's SQS event sources receive/delete, and the publisher's
+    # DynamoDB stream DescribeStream/GetRecords/GetShardIterator/ListStreams, through AWS managed policies that
+    # are not scoped to the queue or the stream (Resource "*"): the unscoped grants of the stack, each on its
+    # consumers only.
     base = ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
     event_source_policies = {
         "RevokeWorkerFunction": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
+        "RevokeTimerFunction": "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole",
         "OutcomePublisherFunction": "arn:aws:iam::aws:policy/service-role/AWSLambdaDynamoDBExecutionRole",
     }
     for function_id in FUNCTION_CODE:

@@ -12,7 +12,14 @@ import re
 from typing import Any
 
 from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
-from tests.infrastructure.sam_template import FUNCTION_CODE, UNSIGNED_ROUTES, api_routes, as_list, strings_in
+from tests.infrastructure.sam_template import (
+    FUNCTION_CODE,
+    UNSIGNED_ROUTES,
+    api_routes,
+    as_list,
+    is_timer_schedules_grant,
+    strings_in,
+)
 
 CHECK_ID = re.compile(r"CKV2?_AWS_\d+")
 # The ways a caller can reach a function: a change here is a change of the attack surface, made on purpose.
@@ -33,7 +40,10 @@ EVENT_RULE_ARNS = {
 POLLED = {
     "RevokeWorkerFunction": {"Fn::GetAtt": ["RevocationQueue", "Arn"]},
     "OutcomePublisherFunction": {"Fn::GetAtt": ["LedgerTable", "StreamArn"]},
+    "RevokeTimerFunction": {"Fn::GetAtt": ["TimerQueue", "Arn"]},
 }
+# The one role that is not a function's: the role EventBridge Scheduler sends a timer's wake-up with.
+SCHEDULER_ROLE = "TimerSchedulerRole"
 # Managed policies SAM attaches (the SQS and DynamoDB event sources add their poller's policy; no X-Ray: the
 # functions trace PassThrough). The pollers' are the documented exceptions (test_permissions.py: each on its
 # consumer only).
@@ -117,8 +127,9 @@ def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[s
     permissions = {
         k: r["Properties"] for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Permission"
     }
-    # Five API routes (four of the API function, the webhook), the EventBridge rule and the reconciler's schedule.
-    assert len(permissions) == 7
+    # Six API routes (five of the API function, the webhook), the EventBridge rule and the reconciler's schedule.
+    # (The timers' schedules target the timer queue, not a function: no permission.)
+    assert len(permissions) == 8
     # The route each API permission must be scoped to, by function.
     routes = {
         "RevokeApiFunction": {execute_api_arn(method, path) for method, path in API_ROUTES},
@@ -168,7 +179,9 @@ def test_no_role_grants_a_wildcard_action_or_resource_inline(translated: dict[st
                 statements += 1
                 assert statement["Effect"] == "Allow", logical_id
                 assert not {"NotAction", "NotResource", "NotPrincipal"} & set(statement), logical_id
-                for text in strings_in(statement["Action"]) + strings_in(statement["Resource"]):
+                # The one exception: Scheduler actions on the timers group's schedules (named at run time).
+                resource = [] if is_timer_schedules_grant(statement) else strings_in(statement["Resource"])
+                for text in strings_in(statement["Action"]) + resource:
                     assert "*" not in text, f"{logical_id}: {text!r}"
     assert statements >= 15  # the review saw the policies (20 today), not an empty list
 
@@ -179,6 +192,10 @@ def test_function_roles_are_for_lambda_with_known_managed_policies_only(translat
         principals = as_list(statement["Principal"]["Service"])
         if logical_id == "ApiGatewayCloudWatchRole":  # the optional account-wide logging role
             assert principals == ["apigateway.amazonaws.com"]
+            continue
+        if logical_id == SCHEDULER_ROLE:  # its trust and its one statement: test_timers.py
+            assert principals == ["scheduler.amazonaws.com"]
+            assert "ManagedPolicyArns" not in role
             continue
         assert principals == ["lambda.amazonaws.com"], logical_id
         names = {str(arn).rsplit("/", 1)[-1] for arn in role["ManagedPolicyArns"]}

@@ -20,6 +20,7 @@ TAGGABLE = {
     "AWS::IAM::Role",
     "AWS::Events::EventBus",
     "AWS::SQS::Queue",
+    "AWS::Scheduler::ScheduleGroup",
 }
 UNTAGGABLE = {
     "AWS::Serverless::LayerVersion",
@@ -52,7 +53,14 @@ def test_every_taggable_resource_is_tagged(template: dict[str, Any]) -> None:
 
 
 def test_stateful_resources_say_what_happens_to_their_data(template: dict[str, Any]) -> None:
-    stateful = {"AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::KMS::Key"}
+    # A schedule group holds the pending timers' schedules.
+    stateful = {
+        "AWS::DynamoDB::Table",
+        "AWS::SQS::Queue",
+        "AWS::Logs::LogGroup",
+        "AWS::KMS::Key",
+        "AWS::Scheduler::ScheduleGroup",
+    }
     found = [(i, r) for i, r in template["Resources"].items() if r["Type"] in stateful]
     assert len(found) >= 12
     for logical_id, resource in found:
