@@ -392,6 +392,7 @@ class Run:
     idempotency_sizes: list[int]
     refused: Counter[str] = field(default_factory=Counter)
     wall_s: float = 0.0
+    clock_step_s: float = 0.0
 
     @property
     def early(self) -> int:
@@ -421,6 +422,10 @@ class Offline:
     stream: LedgerStream
 
 
+# A wall clock drifting against the monotonic one by more than this during a run is a step, not a drift.
+CLOCK_STEP_TOLERANCE_S = 0.05
+
+
 def _lateness_run(offline: Offline, kind: str, specs: list[Spec], *, rate: float, schedules: bool) -> Run:
     moto, sim, timers, calls, stream = offline.moto, offline.sim, offline.timers, offline.calls, offline.stream
     _reset_service()
@@ -447,6 +452,7 @@ def _lateness_run(offline: Offline, kind: str, specs: list[Spec], *, rate: float
     refused: Counter[str] = Counter()
     lock = threading.Lock()
     begun = time.monotonic()
+    clock_offset = time.time() - begun
 
     def ask(index: int) -> None:
         time.sleep(max(0.0, begun + index / rate - time.monotonic()))
@@ -472,6 +478,9 @@ def _lateness_run(offline: Offline, kind: str, specs: list[Spec], *, rate: float
         _wait_for_patches(sim, set(messages), deadline=begun + len(specs) / rate + longest + 15)
         time.sleep(0.5)  # the last invocations' ledger writes after their PATCH
     wall = time.monotonic() - begun
+    # This machine's wall clock has been seen to step by tens of seconds mid-run (the VM's clock sync): the
+    # due times and the ledger's late_ms are wall-clock times, the simulator's arrivals monotonic ones.
+    clock_step_s = (time.time() - time.monotonic()) - clock_offset
     run_calls = calls.take()
     records = stream.records()
     fired = _fired(moto.endpoint_url, sim, messages, specs)
@@ -489,6 +498,7 @@ def _lateness_run(offline: Offline, kind: str, specs: list[Spec], *, rate: float
         idempotency,
         refused,
         wall,
+        clock_step_s,
     )
 
 
@@ -767,6 +777,11 @@ def _lateness_table(run: Run) -> list[str]:
         f"Timer function: {len(run.timer_durations_s)} invocations, "
         f"{statistics.mean(run.timer_batch_sizes or [0]):.1f} messages each; run took {run.wall_s:.0f} s."
     )
+    if abs(run.clock_step_s) > CLOCK_STEP_TOLERANCE_S:
+        lines.append(
+            f"**The wall clock stepped by {run.clock_step_s:+.1f} s during this run** (the VM's clock sync): the "
+            "timers it straddled, and the PATCH times taken before it, are off by that much. Run it again."
+        )
     answers = sorted(c.seconds * 1000 for c in run.calls if c.operation not in ("ReceiveMessage", "GetSchedule"))
     if answers:
         lines.append(
