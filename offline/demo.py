@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from offline.aws_fault_proxy import AwsFaultProxy
 from offline.aws_seed import drain_queue
 from offline.dynamodb_stream_source import DynamoDbStreamSource
 from offline.keys import generate_key_pair
@@ -47,9 +48,18 @@ EXPECTED_OUTCOME = {"eventbridge_revoke_malformed.json": "rejected"}
 def main() -> int:
     use_repo_import_paths()
     keys = generate_key_pair()
-    with MotoServer() as moto, VonageSimulator(APPLICATION_ID, keys.public_pem) as vonage:
+    with (
+        MotoServer() as moto,
+        AwsFaultProxy(moto.endpoint_url) as functions_aws,
+        VonageSimulator(APPLICATION_ID, keys.public_pem) as vonage,
+    ):
         _banner(f"moto server on {moto.endpoint_url}, Vonage simulator on {vonage.base_url}")
-        stack = seed_offline_stack(moto.endpoint_url, vonage.base_url, keys)
+        # The functions reach moto through the proxy, which serialises DynamoDB writes: moto checks a condition
+        # and then writes, without a lock between the two (DynamoDB's conditional writes are atomic), and the
+        # webhook racing the timer function would otherwise lose an update now and then.
+        stack = seed_offline_stack(
+            moto.endpoint_url, vonage.base_url, keys, functions_endpoint_url=functions_aws.endpoint_url
+        )
         print(stack.summary)
 
         handler = importlib.import_module("functions.revoke_api.handler")

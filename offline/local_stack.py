@@ -51,12 +51,15 @@ class SeededStack:
         )
 
 
-def seed_offline_stack(moto_endpoint_url: str, vonage_base_url: str, keys: KeyPair) -> SeededStack:
+def seed_offline_stack(
+    moto_endpoint_url: str, vonage_base_url: str, keys: KeyPair, *, functions_endpoint_url: str | None = None
+) -> SeededStack:
     """Points this process at the offline stack (the AWS SDK's settings and the functions' environment, in
-    os.environ: every function invoked in-process reads them) and creates what the deployed stack holds."""
+    os.environ: every function invoked in-process reads them) and creates what the deployed stack holds.
+    `functions_endpoint_url`: where the functions reach AWS, when not moto server itself (a proxy in front)."""
     os.environ.update(
         {
-            "AWS_ENDPOINT_URL": moto_endpoint_url,
+            "AWS_ENDPOINT_URL": functions_endpoint_url or moto_endpoint_url,
             "AWS_REGION": "eu-west-1",
             "AWS_DEFAULT_REGION": "eu-west-1",
             "AWS_ACCESS_KEY_ID": "offline",

@@ -29,6 +29,7 @@ from typing import TextIO
 
 import jwt
 
+from offline.aws_fault_proxy import AwsFaultProxy
 from offline.aws_seed import drain_queue
 from offline.background import BackgroundPoller
 from offline.dynamodb_stream_source import DynamoDbStreamSource
@@ -59,8 +60,12 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
     keys = generate_key_pair()
     with contextlib.ExitStack() as running:
         moto = running.enter_context(MotoServer())
+        # The functions reach moto through the proxy that serialises DynamoDB writes (see offline.demo).
+        functions_aws = running.enter_context(AwsFaultProxy(moto.endpoint_url))
         vonage = running.enter_context(VonageSimulator(APPLICATION_ID, keys.public_pem))
-        stack = seed_offline_stack(moto.endpoint_url, vonage.base_url, keys)
+        stack = seed_offline_stack(
+            moto.endpoint_url, vonage.base_url, keys, functions_endpoint_url=functions_aws.endpoint_url
+        )
         print(f"moto server on {moto.endpoint_url}, Vonage simulator on {vonage.base_url}", file=out)
         print(stack.summary, file=out)
         worker = importlib.import_module("functions.revoke_worker.handler")

@@ -5,6 +5,7 @@ something a user would notice has happened, with a deadline."""
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -116,6 +117,10 @@ def send_wake_up(stack: Stack, body: str, *, delay_s: int = 0) -> None:
     boto3.client("sqs", endpoint_url=stack.moto.endpoint_url).send_message(
         QueueUrl=stack.timers.queue_url, MessageBody=body, DelaySeconds=delay_s
     )
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
 
 
 def seconds_until(iso: str) -> float:

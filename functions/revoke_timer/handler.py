@@ -7,27 +7,18 @@ import gc
 
 gc.disable()  # for the cold start, until finish_cold_start() below: see there
 
-import asyncio
-import contextvars
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from rcs_revoker.adapters.sqs_revocation_queue import SQS_BATCH_SIZE
 from rcs_revoker.bootstrap import finish_cold_start, service
 from rcs_revoker.deadlines import bounded_by_timeout
 from rcs_revoker.domain.errors import RevocationError
 from rcs_revoker.invocation import Invocation, raise_for_retry
 from rcs_revoker.observability import logger, metrics
-
-# As in the bulk worker: the wake-ups of one batch (timers due in the same second) fire side by side.
-_pool = ThreadPoolExecutor(max_workers=SQS_BATCH_SIZE, thread_name_prefix="timer")
-processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-finish_cold_start()
+from rcs_revoker.sqs_batches import ThreadedSqsBatch
 
 
 def wake(record: SQSRecord, lambda_context: LambdaContext) -> None:
@@ -40,16 +31,13 @@ def wake(record: SQSRecord, lambda_context: LambdaContext) -> None:
         raise_for_retry(error)
 
 
-async def _wake_in_thread(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    # In a copy of the invocation's context: its deadline bounds the thread's calls too.
-    context = contextvars.copy_context()
-    await asyncio.get_running_loop().run_in_executor(_pool, context.run, wake, record, lambda_context)
+# The wake-ups of one batch (timers due in the same second) fire side by side.
+batch = ThreadedSqsBatch(wake, thread_name_prefix="timer")
+finish_cold_start()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 @bounded_by_timeout
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return async_process_partial_response(
-        event=event, record_handler=_wake_in_thread, processor=processor, context=context
-    )
+    return batch(event, context)

@@ -4,7 +4,6 @@ are in test_timers.py; the Scheduler path, the reconciler's backstop and the oth
 test_timer_wake_ups.py.)"""
 
 import time
-import uuid
 from typing import Any
 
 from offline.vonage_simulator import Outcome
@@ -20,6 +19,7 @@ from tests.timer_kit import (
     detail,
     drive,
     drive_past,
+    new_uuid,
     outcomes,
     record,
     schedule,
@@ -28,10 +28,6 @@ from tests.timer_kit import (
 )
 
 UPDATE = "DynamoDB_20120810.UpdateItem"
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 def until_due(answer: dict[str, Any], margin_s: float = 0.05) -> None:

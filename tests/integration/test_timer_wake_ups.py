@@ -5,7 +5,6 @@ test_timer_races.py.)"""
 
 import json
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,16 +27,13 @@ from tests.timer_kit import (
     cancel,
     detail,
     drive,
+    new_uuid,
     outcomes,
     record,
     schedule,
     seconds_until,
     timeline,
 )
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 def until_due(answer: dict[str, Any], margin_s: float = 0.05) -> None:

@@ -4,7 +4,6 @@ scheduled revocation, the ledger record, the PATCHes Vonage receives and the out
 fallback. The races and AWS faults are in test_timer_races.py; the Scheduler path, the reconciler's backstop
 and the other entry points in test_timer_wake_ups.py."""
 
-import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -22,6 +21,7 @@ from tests.timer_kit import (
     detail,
     drive,
     drive_past,
+    new_uuid,
     outcomes,
     record,
     revoke,
@@ -30,10 +30,6 @@ from tests.timer_kit import (
     timeline,
     wake_up_body,
 )
-
-
-def new_uuid() -> str:
-    return str(uuid.uuid4())
 
 
 def iso(moment: datetime) -> str:
