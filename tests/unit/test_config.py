@@ -261,3 +261,10 @@ def test_idempotency_switch_takes_powertools_spellings(value: str, expected: boo
 def test_a_malformed_idempotency_switch_is_named() -> None:
     with pytest.raises(ConfigurationError, match="POWERTOOLS_IDEMPOTENCY_DISABLED"):
         load_settings(env(POWERTOOLS_IDEMPOTENCY_DISABLED="maybe"))
+
+
+@pytest.mark.parametrize("value", ["1", "901"])
+def test_the_timer_queue_delay_is_one_sqs_takes(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="TIMER_QUEUE_MAX_DELAY_S"):
+        load_settings({**env(), "TIMER_QUEUE_MAX_DELAY_S": value})
+    assert load_settings({**env(), "TIMER_QUEUE_MAX_DELAY_S": "4"}).timer_queue_max_delay_s == 4

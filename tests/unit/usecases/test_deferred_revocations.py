@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 
 from rcs_revoker.domain.errors import (
+    DependencyUnavailable,
     LedgerUnavailable,
     NoScheduledRevocation,
     RevocationUnderWay,
+    ServiceMisconfigured,
     TimerAlreadyFired,
     TimerPastWindow,
     VonageUnavailable,
@@ -23,6 +25,7 @@ from rcs_revoker.domain.outcome_events import (
     SCHEDULED_DETAIL_TYPE,
     TOO_LATE_DETAIL_TYPE,
 )
+from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.domain.timers import BACKSTOP, Timer
@@ -297,3 +300,20 @@ def test_a_submitted_callback_leaves_a_long_timer_s_backstop_where_it_was(timers
     assert record is not None
     assert (record.state, record.redrive_at) == ("scheduled", result.due_at + BACKSTOP)
     assert timers.ports.ledger.due(NOW + timedelta(minutes=30), 10) == []  # the reconciler leaves it be
+
+
+def test_without_a_ledger_nothing_is_scheduled_nor_cancelled(timers: Timers) -> None:
+    regions = RevocationService(agents=timers.ports.agents, vonage=timers.ports.vonage, default_region=None)
+    schedule = ScheduleRevocation(ledger=None, wake_ups=timers.wake_ups, regions=regions)
+    request = parse_revocation_fields(UUID, {"region": "eu", "after_seconds": 30})
+    with pytest.raises(ServiceMisconfigured, match="cannot defer a revocation"):
+        schedule(request, RequestContext("api", "correlation-1", NOW), None)
+    with pytest.raises(NoScheduledRevocation, match="no ledger"):
+        CancelScheduledRevocation(ledger=None, wake_ups=None)(UUID, invocation())
+
+
+def test_a_cancel_the_ledger_did_not_answer_is_a_dependency_failure(timers: Timers) -> None:
+    timers.ask(after_seconds=30)
+    timers.ports.ledger.unavailable = True
+    with pytest.raises(DependencyUnavailable, match="ask again"):
+        timers.cancel()
