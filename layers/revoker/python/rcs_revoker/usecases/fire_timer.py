@@ -68,9 +68,10 @@ class FireTimer:
             logger.error("not a timer wake-up (or no ledger): dropped", extra={"body": body[:200]})
             return "unreadable"
         retries = int(message.get("retries") or 0) if isinstance(message, dict) else 0
-        remaining = (timer.due_at - self._clock()).total_seconds()
+        now = self._clock()
+        remaining = (timer.due_at - now).total_seconds()
         if remaining > MAX_HOLD_S:
-            self._rearm(timer, plan_wake_up(timer.due_at, self._clock(), queue_max_delay_s=self._queue_max_delay_s))
+            self._rearm(timer, plan_wake_up(timer.due_at, now, queue_max_delay_s=self._queue_max_delay_s))
             count("TimerHops")
             return "slept"
         if remaining > 0:
@@ -92,9 +93,8 @@ class FireTimer:
         try:
             self._revoke.event(record.request, invocation=invocation)
         except RevocationError as error:
-            if not error.transient:
-                return "fired" if decision.action == "fire" else "finished"  # an outcome, already recorded
-            self._retry_later(timer, retries, error)
+            if error.transient:  # a final refusal is an outcome, already recorded
+                self._retry_later(timer, retries, error)
         return "fired" if decision.action == "fire" else "finished"
 
     def _decide(self, ledger: Ledger, timer: Timer) -> _Decision:
