@@ -3,8 +3,18 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-# The Lambda runtime is python3.13; pyenv provides it here. Fall back to python3 (3.11+ works too).
-PYTHON_BOOTSTRAP ?= $(shell PYENV_VERSION=3.13.0 python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
+# Python 3.13, the Lambda runtime, is what every venv is made with, and `sam build` calls `python3.13` by name
+# (the functions' python_pip build, the layers' Makefiles). It is found on PATH, or as pyenv's newest 3.13, or
+# named with PYTHON313=/path/to/python3.13; its directory is put first on PATH for the recipes. A target that
+# needs it stops with what to install when there is none (`make help` and `make -n` work without it).
+PYENV_313 := $(shell pyenv versions --bare 2>/dev/null | grep -E '^3\.13(\.[0-9]+)?$$' | sort -V | tail -1)
+PYTHON313 ?= $(shell PYENV_VERSION=$(PYENV_313) python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null)
+ifneq ($(PYTHON313),)
+export PATH := $(dir $(PYTHON313)):$(PATH)
+endif
+PYTHON_BOOTSTRAP = $(or $(PYTHON313),$(error Python 3.13 (the Lambda runtime) was not found: install it \
+	(pyenv install 3.13, `uv python install 3.13`, or your system's python3.13 package) so that python3.13 is on \
+	PATH, or run make PYTHON313=/path/to/python3.13 ...))
 VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
@@ -15,8 +25,6 @@ export AWS_DEFAULT_REGION ?= $(AWS_REGION)
 export SAM_CLI_TELEMETRY := 0
 # The shared package ships in a layer (layers/revoker/python); locally it is put on the path the same way.
 export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
-# sam build looks for a python3.13 executable on PATH for the layer's BuildMethod.
-export PYENV_VERSION ?= 3.13.0:3.11.7
 
 .PHONY: help setup lock hooks run serve test lint typecheck unit integration load storm soak coverage template build security \
 	checkov audit deploy clean

@@ -8,6 +8,11 @@ answers, the functions' JSON logs and EMF metrics, and the outcome events a subs
 `python -m offline.demo` works without make too: it sets up its import paths itself (offline.repo_paths).
 """
 
+# First, before any dependency is imported: a clear message when this is not the project's environment.
+from offline.preflight import require_environment
+
+require_environment(make_target="run", module="offline.demo")
+
 import importlib
 import io
 import json

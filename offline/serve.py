@@ -14,6 +14,11 @@ and EMF metrics go to stdout, the API's access log to stderr.
 
 from __future__ import annotations
 
+# First, before any dependency is imported: a clear message when this is not the project's environment.
+from offline.preflight import require_environment
+
+require_environment(make_target="serve", module="offline.serve")
+
 import argparse
 import contextlib
 import importlib
