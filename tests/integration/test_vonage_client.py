@@ -36,7 +36,7 @@ class StaticCredentials:
         fingerprint = hashlib.sha256(pem.encode()).hexdigest()
         self._credentials = VonageCredentials(APPLICATION_ID, private_key, fingerprint)
 
-    def get(self, *, force_refresh: bool = False) -> VonageCredentials:
+    def get(self, *, replacing: VonageCredentials | None = None) -> VonageCredentials:
         return self._credentials
 
 

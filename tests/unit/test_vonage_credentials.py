@@ -1,6 +1,9 @@
 """Unit tests for SecretsManagerCredentials with an in-memory Powertools provider: parsing, caching, failures."""
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,12 +117,27 @@ def test_secret_is_read_as_json_with_a_five_minute_cache(keys: Keys) -> None:
     assert provider.calls == [{"name": SECRET_ID, "transform": "json", "max_age": 300, "force_fetch": False}]
 
 
-def test_force_refresh_is_forwarded_as_force_fetch(keys: Keys) -> None:
+def test_replacing_refused_credentials_is_a_forced_read(keys: Keys) -> None:
     provider = FakeSecretsProvider(secret(keys.rsa_pem))
     source = credentials_from(provider)
-    source.get(force_refresh=True)
+    refused = source.get()
+    source.get(replacing=refused)
     source.get()
-    assert [call["force_fetch"] for call in provider.calls] == [True, False]
+    assert [call["force_fetch"] for call in provider.calls] == [False, True, False]
+
+
+def test_credentials_replaced_since_they_were_refused_are_not_read_again(keys: Keys) -> None:
+    # Given credentials refused by one thread, which another thread has already replaced by a forced read
+    provider = FakeSecretsProvider(secret(keys.rsa_pem))
+    source = credentials_from(provider)
+    refused = source.get()
+    provider.value = secret(keys.other_rsa_pem)
+    rotated = source.get(replacing=refused)
+    # When the first thread asks to replace them in turn
+    again = source.get(replacing=refused)
+    # Then it gets the rotated ones from the cache, without another forced read
+    assert again is rotated
+    assert [call["force_fetch"] for call in provider.calls] == [False, True, False]
 
 
 def test_same_secret_is_parsed_once_and_the_same_credentials_returned(
@@ -139,7 +157,7 @@ def test_same_secret_is_parsed_once_and_the_same_credentials_returned(
     # When the same secret is read three times (also with a forced refresh)
     first = source.get()
     second = source.get()
-    third = source.get(force_refresh=True)
+    third = source.get(replacing=first)
     # Then the provider is asked each time, but the PEM is parsed once and one object is handed out
     assert len(provider.calls) == 3
     assert len(parsed) == 1
@@ -162,7 +180,7 @@ def test_rotated_pem_gives_new_credentials(keys: Keys) -> None:
     first = source.get()
     # When the secret now holds another key
     provider.value = secret(keys.other_rsa_pem)
-    rotated = source.get(force_refresh=True)
+    rotated = source.get(replacing=first)
     # Then new credentials with the new key (and a new fingerprint) are returned
     assert rotated is not first
     assert rotated.fingerprint != first.fingerprint
@@ -275,10 +293,10 @@ def test_a_malformed_secret_after_a_good_one_is_still_refused(keys: Keys) -> Non
     # A broken rotation must not be hidden by the credentials parsed before it.
     provider = FakeSecretsProvider(secret(keys.rsa_pem))
     source = credentials_from(provider)
-    source.get()
+    first = source.get()
     provider.value = secret(keys.ec_pem)
     with pytest.raises(ServiceMisconfigured):
-        source.get(force_refresh=True)
+        source.get(replacing=first)
 
 
 # --- the provider fails -------------------------------------------------------------------------------
@@ -367,3 +385,28 @@ def test_a_rotated_signature_secret_gives_new_credentials_without_parsing_the_ke
     assert second.signature_secret == "second-secret"
     assert second.private_key is first.private_key
     assert parsed == []
+
+
+def test_one_read_at_a_time_however_many_threads_ask(keys: Keys) -> None:
+    # Given a Secrets Manager that answers in 50 ms, and ten threads that ask at once (a cold bulk batch)
+    in_flight, most_in_flight = 0, 0
+    lock = threading.Lock()
+
+    class SlowProvider(FakeSecretsProvider):
+        def get(self, *args: Any, **kwargs: Any) -> Any:
+            nonlocal in_flight, most_in_flight
+            with lock:
+                in_flight += 1
+                most_in_flight = max(most_in_flight, in_flight)
+            time.sleep(0.05)
+            with lock:
+                in_flight -= 1
+            return super().get(*args, **kwargs)
+
+    source = credentials_from(SlowProvider(secret(keys.rsa_pem)))
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        handed_out = list(pool.map(lambda _: source.get(), range(10)))
+    # Then the reads went one at a time (the later ones find Powertools' cache warm), and all ten threads got
+    # the same credentials
+    assert most_in_flight == 1
+    assert all(credentials is handed_out[0] for credentials in handed_out)

@@ -28,13 +28,15 @@ def credentials(secret: str | None = SECRET, api_key: str | None = API_KEY) -> V
 
 @dataclass
 class Secrets:
-    """The credentials secret as Secrets Manager would give it: `current`, then `fresh` on a forced read."""
+    """The credentials secret as Secrets Manager would give it: `current`, then `fresh` on a forced read (one
+    that replaces the credentials the verifier saw refused)."""
 
     current: VonageCredentials
     fresh: VonageCredentials | None = None
     reads: list[bool] = field(default_factory=list)
 
-    def get(self, *, force_refresh: bool = False) -> VonageCredentials:
+    def get(self, *, replacing: VonageCredentials | None = None) -> VonageCredentials:
+        force_refresh = replacing is not None
         self.reads.append(force_refresh)
         if force_refresh and self.fresh is not None:
             self.current = self.fresh

@@ -1,8 +1,9 @@
 """The Vonage application's credentials, from Secrets Manager through Powertools Parameters."""
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
@@ -30,16 +31,35 @@ class VonageCredentials:
     api_key: str | None = None
 
 
+class CredentialsSource(Protocol):
+    """Where the Vonage client and the webhook's verifier get the credentials."""
+
+    def get(self, *, replacing: VonageCredentials | None = None) -> VonageCredentials:
+        """The current credentials. `replacing`: credentials just refused (a 401, a signature that does not
+        verify), perhaps rotated since: read the secret again, unless someone already has since."""
+        ...
+
+
 class SecretsManagerCredentials:
     """Reads `{"application_id", "private_key", "signature_secret"?, "api_key"?}` from one secret; parses the
-    key once per version."""
+    key once per version. One read at a time per container (single flight): the bulk worker's ten threads
+    that find the cache cold, or meet a rotated key's 401s together, wait for one GetSecretValue instead of
+    making one each (a cold batch of ten made ten: tests/integration/test_secret_single_flight.py)."""
 
     def __init__(self, secret_id: str, provider: SecretsProvider | None = None) -> None:
         self._secret_id = secret_id
         self._provider = provider or SecretsProvider(boto3_client=aws_client("secretsmanager"))
         self._current: VonageCredentials | None = None
+        # Held for the whole get(): a cached read is a dict lookup, so the lock costs the warm path nothing.
+        self._lock = threading.Lock()
 
-    def get(self, *, force_refresh: bool = False) -> VonageCredentials:
+    def get(self, *, replacing: VonageCredentials | None = None) -> VonageCredentials:
+        with self._lock:
+            # Refused credentials that another thread has replaced while this one waited: take its read.
+            force_refresh = replacing is not None and replacing is self._current
+            return self._load(force_refresh)
+
+    def _load(self, force_refresh: bool) -> VonageCredentials:
         secret = self._read_secret(force_refresh)
         application_id, pem = _fields(secret)
         signature_secret, api_key = _optional_text(secret, "signature_secret"), _optional_text(secret, "api_key")

@@ -12,7 +12,7 @@ import platform
 import ssl
 import time
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final
 
 import urllib3
 from urllib3.exceptions import EmptyPoolError, HTTPError, InvalidHeader, MaxRetryError, NewConnectionError
@@ -21,7 +21,7 @@ from urllib3.util.retry import Retry
 
 from rcs_revoker import SERVICE_NAME, __version__
 from rcs_revoker.adapters.http_deadline import WATCHED_POOL_CLASSES, DeadlineWatchdog
-from rcs_revoker.adapters.vonage_credentials import VonageCredentials
+from rcs_revoker.adapters.vonage_credentials import CredentialsSource, VonageCredentials
 from rcs_revoker.adapters.vonage_jwt import VonageJwtSigner
 from rcs_revoker.domain.errors import (
     DependencyUnavailable,
@@ -41,10 +41,6 @@ REVOKE_BODY: Final = b'{"status":"revoked"}'
 USER_AGENT: Final = f"{SERVICE_NAME}/{__version__} (python/{platform.python_version()})"
 # Not 429: a rate limit is passed on at once (see the module's docstring).
 RETRYABLE_STATUSES: Final = frozenset({500, 502, 503, 504})
-
-
-class CredentialsSource(Protocol):
-    def get(self, *, force_refresh: bool = False) -> VonageCredentials: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +116,7 @@ class VonageMessagesClient:
             if response.status == 401 and deadline - time.monotonic() >= self._policy.min_attempt_s:
                 # The secret may have been rotated since we cached it: read it again, once.
                 logger.warning("Vonage rejected the JWT; re-reading the credentials secret once")
-                response = self._send(url, self._credentials.get(force_refresh=True), deadline)
+                response = self._send(url, self._credentials.get(replacing=credentials), deadline)
             return _interpret(response, message_uuid, region)
         except (DependencyUnavailable, ServiceMisconfigured):
             raise  # re-reading the secret after a 401 failed: Secrets Manager's error, not Vonage's

@@ -11,21 +11,17 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import jwt
 
-from rcs_revoker.adapters.vonage_credentials import VonageCredentials
+from rcs_revoker.adapters.vonage_credentials import CredentialsSource, VonageCredentials
 from rcs_revoker.domain.errors import ServiceMisconfigured, WebhookUnauthorized
 
 # Vonage signs a callback when it sends it; a token older than this is a replay, not a retry in flight.
 DEFAULT_MAX_AGE_S: Final = 300
 # How far ahead of this service's clock Vonage's may run.
 CLOCK_SKEW_S: Final = 30
-
-
-class CredentialsSource(Protocol):
-    def get(self, *, force_refresh: bool = False) -> VonageCredentials: ...
 
 
 class VonageWebhookVerifier:
@@ -49,7 +45,7 @@ class VonageWebhookVerifier:
             claims = _signed_claims(token, _signature_secret(credentials))
         except jwt.InvalidSignatureError:
             # Perhaps rotated since it was cached: read it again, once, before refusing.
-            credentials = self._credentials.get(force_refresh=True)
+            credentials = self._credentials.get(replacing=credentials)
             try:
                 claims = _signed_claims(token, _signature_secret(credentials))
             except jwt.InvalidSignatureError:
