@@ -9,6 +9,7 @@ import pytest
 
 from offline.aws_seed import put_agent
 from offline.vonage_simulator import Outcome
+from rcs_revoker.adapters.aws_clients import MAX_ATTEMPTS
 from rcs_revoker.invocation import RetryableRevocationFailure
 from tests.conftest import (
     AGENTS_TABLE,
@@ -43,6 +44,9 @@ def test_secrets_manager_down_fails_an_event_so_that_lambda_retries_it(stack: St
     with pytest.raises(RetryableRevocationFailure, match="dependency-unavailable"):
         stack.invoke_event(event)
     assert stack.outcome_events() == []
+    # after the SDK's attempts: three in all, the first included (aws_clients.MAX_ATTEMPTS)
+    assert MAX_ATTEMPTS == 3
+    assert stack.aws.failed_calls == ["secretsmanager.GetSecretValue"] * 3
 
     stack.aws.clear()
     assert stack.invoke_event(event)["outcome"] == "accepted"

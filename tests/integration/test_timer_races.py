@@ -164,15 +164,15 @@ def test_a_delete_that_lands_after_the_timer_fired_is_409_and_the_revocation_goe
 def test_the_ledger_failing_as_the_timer_fires_delays_it_and_it_fires_once(stack: Stack) -> None:
     message = new_uuid()
     answer = schedule(stack, message, after_seconds=1)
-    # One whole call fails: botocore's retries={"max_attempts": 3} is three retries, four attempts.
-    stack.aws.fail(UPDATE, matching=(message, "timer-fired"), status=500, code="InternalServerError", times=4)
+    # One whole call fails: its three attempts (aws_clients.MAX_ATTEMPTS).
+    stack.aws.fail(UPDATE, matching=(message, "timer-fired"), status=500, code="InternalServerError", times=3)
     until_due(answer)
     timers = stack.timer_queue()
 
     first = timers.poll_once(release_failures=True)
 
     assert (first.received, first.failed) == (1, 1)  # back to the queue, for Lambda's next receive
-    assert stack.aws.failed_calls == [UPDATE] * 4
+    assert stack.aws.failed_calls == [UPDATE] * 3
     assert record(stack, message)["state"] == "scheduled"
     drive(timers, lambda: stack.vonage.patches_for(message) == 1, timeout_s=5)
     drive_past(timers, answer["due_at"], margin_s=0)

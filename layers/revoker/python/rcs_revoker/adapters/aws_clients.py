@@ -26,6 +26,8 @@ CONNECT_TIMEOUT_S: Final = 1.0
 READ_TIMEOUT_S: Final = 2.0
 # The longest one attempt of an AWS call can take (AWS answers whole or not at all: no dribbled replies).
 ATTEMPT_S: Final = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
+# Attempts of one call, the first included. (botocore's `max_attempts` counts the retries alone: 3 of them
+# made 4 attempts, one more than the deadline rule below and the docs assumed.)
 MAX_ATTEMPTS: Final = 3
 # botocore's standard mode sleeps up to 2**(attempt - 1) seconds (jittered) before a retry: 1, then 2.
 MAX_RETRY_SLEEP_S: Final = 2.0
@@ -33,7 +35,7 @@ MAX_RETRY_SLEEP_S: Final = 2.0
 AWS_CLIENT_CONFIG = Config(
     connect_timeout=CONNECT_TIMEOUT_S,
     read_timeout=READ_TIMEOUT_S,
-    retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     user_agent_appid=f"{SERVICE_NAME}-{__version__}",
     max_pool_connections=20,  # the bulk paths call DynamoDB and SQS from several threads
 )
