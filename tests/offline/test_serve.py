@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -220,5 +221,45 @@ def test_serve_checks_sigv4_with_the_printed_test_credentials(server: tuple[subp
     assert unsigned_status == 403
     assert (unsigned["title"], unsigned["detail"]) == ("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
     assert webhook_status == 401  # the function's own answer to an unsigned callback: it was reached
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+
+
+NODE_SNIPPET = REPO_ROOT / "docs" / "snippets" / "node"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the Node signing snippet is not run")
+@pytest.mark.skipif(
+    not (NODE_SNIPPET / "node_modules").is_dir(),
+    reason="the Node snippet's packages are not installed: npm ci --prefix docs/snippets/node (needs the npm registry)",
+)
+@pytest.mark.parametrize("server", [["--check-sigv4"]], indirect=True)
+def test_the_node_snippet_of_docs_callers_revokes_through_the_sigv4_check(
+    server: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    process, stdout = server
+    url = wait_for_url(process, stdout)
+    # The snippet signs with the SDK's default chain: here, the printed test credentials in the environment.
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(stdout.parent),
+        "AWS_ACCESS_KEY_ID": TEST_CREDENTIALS.access_key,
+        "AWS_SECRET_ACCESS_KEY": TEST_CREDENTIALS.secret_key,
+        "AWS_REGION": "eu-west-1",
+        "REVOKER_API_URL": url,
+    }
+    ran = subprocess.run(
+        ["node", "revoke.mjs", MESSAGE],  # noqa: S607 - node from PATH, as a developer runs it
+        cwd=NODE_SNIPPET,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    status, _, answer = ran.stdout.partition(" ")
+    assert status == "202", ran.stdout
+    assert json.loads(answer)["status"] == "revocation_requested"
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
