@@ -31,7 +31,8 @@ export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
-	@echo "make serve    - the API on http://127.0.0.1:3000 over the offline stack, for curl (PORT=... to change)"
+	@echo "make serve    - the API on http://127.0.0.1:3000 over the offline stack, for curl (PORT=... to change;"
+	@echo "               SIGV4=check to check signatures as API Gateway does)"
 	@echo "make test     - set up and run every check: lint, types, template, build, security, unit, integration, load"
 	@echo "make unit     - the unit tests (seconds), with the coverage floor of UNIT_COVERAGE"
 	@echo "make integration / make load - the suites against the offline stack"
@@ -92,9 +93,12 @@ run: $(VENV)/.installed
 
 # `make serve`: the API on http://127.0.0.1:$(PORT) with the offline stack behind it (sam local start-api
 # without Docker; SigV4 is not checked). Ctrl-C stops everything it started. PORT=0 picks a free port.
+# `make serve SIGV4=check`: the SigV4 routes check signatures as API Gateway does (offline/sigv4_check.py), to
+# test your own signing code; the credentials accepted are the AWS_* variables', else test ones printed at start.
 PORT ?= 3000
+SIGV4 ?=
 serve: $(VENV)/.installed
-	$(PY) -m offline.serve --port $(PORT)
+	$(PY) -m offline.serve --port $(PORT) $(if $(filter check,$(SIGV4)),--check-sigv4)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

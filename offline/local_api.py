@@ -25,14 +25,16 @@ and its proxy answer is written back. What API Gateway does that is replicated h
   decoded only when the request's first Accept type is one of the API's BinaryMediaTypes, as API Gateway does;
   otherwise the base64 text is what the client gets.
 
-Not replicated: authorization. **SigV4 (AWS_IAM) is not checked locally**: every request is let through with
-an empty caller identity, whatever its Authorization header says; Cognito and Lambda authorizers are not run
-either. Nor are throttling, the 10 MB payload limit, the 29-second integration timeout, or the functions'
-Environment (this process's environment is every function's). A function that runs past its Timeout is not
-stopped; its answer is replaced by the 502 a stopped function would have caused. Concurrent requests run in
-one process, where Lambda would give each its own container: the answers are each request's own, but
-Powertools' Logger keys (correlation_id...) and pending EMF metrics are per process, so under concurrency a
-log line or a metrics flush can carry another request's.
+Authorization: **SigV4 (AWS_IAM) is not checked by default**: every request is let through with an empty caller
+identity, whatever its Authorization header says. With `sigv4=SigV4Check(...)` (offline.sigv4_check; `make serve
+SIGV4=check`), an AWS_IAM route checks the signature as API Gateway does, against one set of credentials, and
+answers API Gateway's 403 gateway responses; IAM policies are not evaluated, and routes with Authorizer NONE stay
+unchecked. Cognito and Lambda authorizers are not run. Nor are throttling, the 10 MB payload limit, the
+29-second integration timeout, or the functions' Environment (this process's environment is every function's).
+A function that runs past its Timeout is not stopped; its answer is replaced by the 502 a stopped function would
+have caused. Concurrent requests run in one process, where Lambda would give each its own container: the answers
+are each request's own, but Powertools' Logger keys (correlation_id...) and pending EMF metrics are per process,
+so under concurrency a log line or a metrics flush can carry another request's.
 """
 
 from __future__ import annotations
@@ -68,9 +70,11 @@ from offline.cfn_template import (
     rest_api_properties,
 )
 from offline.lambda_context import LocalLambdaContext
+from offline.sigv4_check import SigV4Check, SigV4Failure
 
 ACCOUNT_ID = "123456789012"
 SIGV4_NOTICE = "SigV4 (AWS_IAM) is NOT checked locally: every request is let through, signed or not."
+SIGV4_CHECKED_NOTICE = "SigV4 (AWS_IAM) is checked as API Gateway does (botocore's signature, 5 min of clock skew)"
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _PARAMETER = re.compile(r"\{([^{}]+?)(\+?)\}")
 _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z.]+)")
@@ -237,12 +241,14 @@ class LocalApi:
         port: int = 0,
         stack_name: str = "rcs-revoker",
         log: TextIO | None = sys.stderr,
+        sigv4: SigV4Check | None = None,
     ) -> None:
         template = load_template(template_path)
         self.routes: list[ApiRoute] = api_routes(template, stack_name=stack_name)
         self._resources = _resources(self.routes)
         self._apis = {route.api_id: rest_api_properties(template, route.api_id) for route in self.routes}
         self._host, self._port, self._log = host, port, log
+        self._sigv4 = sigv4
         self._handlers: dict[str, Any] = {}
         self._handlers_lock = threading.Lock()
         self._server: _Server | None = None
@@ -262,9 +268,17 @@ class LocalApi:
         thread.start()
         self._server, self._thread = server, thread
         self._print(f"local API (API Gateway REST, Lambda proxy integration) on {self.url}")
-        self._print(f"  {SIGV4_NOTICE}")
+        if self._sigv4 is None:
+            self._print(f"  {SIGV4_NOTICE}")
+        else:
+            check = self._sigv4
+            self._print(
+                f"  {SIGV4_CHECKED_NOTICE}: access key {check.credentials.access_key}, region {check.region}, "
+                "service execute-api"
+            )
+        checked = "checked" if self._sigv4 is not None else "not checked"
         for route in self.routes:
-            auth = "" if route.authorizer == "NONE" else f", auth {route.authorizer} not checked"
+            auth = "" if route.authorizer == "NONE" else f", auth {route.authorizer} {checked}"
             target = f"{route.function.module}.{route.function.attribute}"
             self._print(f"  {route.method:6} {route.path} -> {route.function.logical_id} ({target}{auth})")
         return self
@@ -318,6 +332,10 @@ class LocalApi:
             return self._gateway_answer(MISSING_AUTHENTICATION_TOKEN, self._api_of(resource), context, header_items)
         api = self._apis[route.api_id]
         context.update(stage=route.stage, resourcePath=resource.path, httpMethod=method)
+        if route.authorizer == "AWS_IAM" and self._sigv4 is not None:
+            refused = self._sigv4.failure(method, target, header_items, body)
+            if refused is not None:
+                return self._gateway_answer(_gateway_error(refused), api, context, header_items)
         event = self.event(
             route,
             method=method,
@@ -527,6 +545,13 @@ class LocalApi:
     def _print(self, text: str) -> None:
         if self._log is not None:
             print(text, file=self._log, flush=True)
+
+
+def _gateway_error(refused: SigV4Failure) -> GatewayError:
+    """The gateway response of a refused signature: 403, API Gateway's message, its default body."""
+    return GatewayError(
+        refused.response_type, 403, refused.message, refused.error_type, json.dumps({"message": refused.message})
+    )
 
 
 class _InvocationFailed(Exception):

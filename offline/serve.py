@@ -8,6 +8,11 @@ outcome events a subscriber of the bus receives as they come, and serves the API
 http://127.0.0.1:PORT (offline.local_api, `sam local start-api` without Docker; SigV4 is not checked, so
 plain curl works). Ctrl-C (SIGINT) or SIGTERM stops everything it started, moto server's process included.
 
+`--check-sigv4` (`make serve SIGV4=check`): the SigV4 routes check signatures as API Gateway does
+(offline.sigv4_check), for testing your own signing code: the accepted credentials are those of the standard
+variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) when they are set, else fixed test
+credentials printed at start; the region is AWS_REGION's (eu-west-1 without it).
+
 It works without make: it sets up its import paths itself (offline.repo_paths). The functions' JSON logs
 and EMF metrics go to stdout, the API's access log to stderr.
 """
@@ -24,6 +29,7 @@ import contextlib
 import importlib
 import io
 import json
+import os
 import signal
 import sys
 import threading
@@ -39,7 +45,7 @@ from offline.aws_seed import drain_queue
 from offline.background import BackgroundPoller
 from offline.dynamodb_stream_source import DynamoDbStreamSource
 from offline.keys import generate_key_pair
-from offline.local_api import SIGV4_NOTICE, LocalApi
+from offline.local_api import SIGV4_CHECKED_NOTICE, SIGV4_NOTICE, LocalApi
 from offline.local_stack import (
     API_KEY,
     APPLICATION_ID,
@@ -52,6 +58,7 @@ from offline.moto_server import MotoServer
 from offline.repo_paths import use_repo_import_paths
 from offline.schedule import ScheduledFunction
 from offline.schedule_runner import ScheduleRunner
+from offline.sigv4_check import TEST_CREDENTIALS, SigV4Check, credentials_from_environment
 from offline.sqs_event_source import SqsEventSource
 from offline.vonage_simulator import VonageSimulator
 
@@ -60,8 +67,9 @@ EXAMPLE_MESSAGE = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 TIMER_MESSAGE = "cccccccc-dddd-4eee-8fff-0123456789ab"
 
 
-def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
-    """Runs the stack until `stop` is set, then stops what it started, the last started first."""
+def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout, *, sigv4: SigV4Check | None = None) -> None:
+    """Runs the stack until `stop` is set, then stops what it started, the last started first. `sigv4`: the
+    SigV4 check of the AWS_IAM routes (None: not checked)."""
     keys = generate_key_pair()
     with contextlib.ExitStack() as running:
         moto = running.enter_context(MotoServer())
@@ -102,11 +110,11 @@ def serve(port: int, stop: threading.Event, out: TextIO = sys.stdout) -> None:
         subscriber = BackgroundPoller(print_outcomes, name="outcome-subscriber", interval_s=0.5)
         subscriber.start()
         running.callback(subscriber.stop)
-        api = running.enter_context(LocalApi(port=port))
+        api = running.enter_context(LocalApi(port=port, sigv4=sigv4))
         # Vonage's status callbacks, signed, to the webhook route of the local API (the dashboard's Status URL).
         vonage.set_status_webhook(api.url + WEBHOOK_PATH, SIGNATURE_SECRET, api_key=API_KEY)
         running.callback(vonage.set_status_webhook, None)
-        _print_usage(api.url, vonage.base_url, sender_token(keys.private_pem), out)
+        _print_usage(api.url, vonage.base_url, sender_token(keys.private_pem), out, sigv4)
         while not stop.wait(0.5):
             continue
         print(
@@ -124,7 +132,41 @@ def sender_token(private_pem: str) -> str:
     return jwt.encode(claims, private_pem, algorithm="RS256")
 
 
-def _print_usage(url: str, vonage_url: str, token: str, out: TextIO) -> None:
+def sigv4_check_from_environment() -> SigV4Check:
+    """The check for --check-sigv4, read before the offline stack puts its own (moto's) credentials in os.environ."""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "eu-west-1"
+    return SigV4Check(credentials_from_environment() or TEST_CREDENTIALS, region)
+
+
+def _curl_signing(sigv4: SigV4Check | None, out: TextIO) -> str:
+    """What each curl line needs to be signed (curl 7.75+ signs with --aws-sigv4), after saying which keys."""
+    if sigv4 is None:
+        return ""
+    credentials = sigv4.credentials
+    if credentials == TEST_CREDENTIALS:
+        print(
+            f"{SIGV4_CHECKED_NOTICE}: sign with these test credentials (not AWS's), e.g. in the shell of your client:",
+            file=out,
+        )
+        print(
+            f"  export AWS_ACCESS_KEY_ID={credentials.access_key} AWS_SECRET_ACCESS_KEY={credentials.secret_key} "
+            f"AWS_REGION={sigv4.region}; unset AWS_SESSION_TOKEN AWS_PROFILE",
+            file=out,
+        )
+        user = f"{credentials.access_key}:{credentials.secret_key}"
+    else:
+        print(
+            f"{SIGV4_CHECKED_NOTICE}: sign with the credentials of this shell's AWS_* variables "
+            f"(access key {credentials.access_key}, region {sigv4.region}).",
+            file=out,
+        )
+        user = '"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"'
+        if credentials.session_token:
+            user += ' -H "X-Amz-Security-Token: $AWS_SESSION_TOKEN"'
+    return f' --aws-sigv4 "aws:amz:{sigv4.region}:execute-api" --user {user}'
+
+
+def _print_usage(url: str, vonage_url: str, token: str, out: TextIO, sigv4: SigV4Check | None = None) -> None:
     batch = json.dumps(
         {
             "region": "us",
@@ -135,17 +177,19 @@ def _print_usage(url: str, vonage_url: str, token: str, out: TextIO) -> None:
         }
     )
     json_body = "-H 'Content-Type: application/json' -d"
-    print(f"\nAPI: {url}   ({SIGV4_NOTICE} Ctrl-C stops everything.)", file=out)
+    notice = SIGV4_NOTICE if sigv4 is None else "SigV4 is checked."
+    print(f"\nAPI: {url}   ({notice} Ctrl-C stops everything.)", file=out)
+    curl = "curl -i" + _curl_signing(sigv4, out)
     print("Try:", file=out)
-    print(f'  curl -i -X POST {url}/messages/{EXAMPLE_MESSAGE}/revoke {json_body} \'{{"region": "eu"}}\'', file=out)
-    print(f"  curl -i {url}/revocations/{EXAMPLE_MESSAGE}", file=out)
+    print(f'  {curl} -X POST {url}/messages/{EXAMPLE_MESSAGE}/revoke {json_body} \'{{"region": "eu"}}\'', file=out)
+    print(f"  {curl} {url}/revocations/{EXAMPLE_MESSAGE}", file=out)
     timer = json.dumps({"region": "eu", "after_seconds": 30})
     print(
-        f"  curl -i -X POST {url}/messages/{TIMER_MESSAGE}/revoke {json_body} '{timer}'   # unless delivered", file=out
+        f"  {curl} -X POST {url}/messages/{TIMER_MESSAGE}/revoke {json_body} '{timer}'   # unless delivered", file=out
     )
-    print(f"  curl -i -X DELETE {url}/messages/{TIMER_MESSAGE}/revocation   # cancel it within the 30 s", file=out)
-    print(f"  curl -i -X POST {url}/revocations {json_body} '{batch}'", file=out)
-    print(f"  curl -i {url}/batches/BATCH_ID   # the batch_id of the answer above", file=out)
+    print(f"  {curl} -X DELETE {url}/messages/{TIMER_MESSAGE}/revocation   # cancel it within the 30 s", file=out)
+    print(f"  {curl} -X POST {url}/revocations {json_body} '{batch}'", file=out)
+    print(f"  {curl} {url}/batches/BATCH_ID   # the batch_id of the answer above", file=out)
     message = json.dumps(
         {
             "message_type": "text",
@@ -172,7 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m offline.serve", description="The service's API on loopback, with moto server and Vonage."
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}; 0 picks a free one")
+    parser.add_argument(
+        "--check-sigv4",
+        action="store_true",
+        help="check the SigV4 signature of the AWS_IAM routes as API Gateway does (the AWS_* variables' credentials"
+        ", else test credentials printed at start)",
+    )
     args = parser.parse_args(argv)
+    sigv4 = sigv4_check_from_environment() if args.check_sigv4 else None
     use_repo_import_paths()
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)  # logs and outcomes show as they happen, piped or not
@@ -183,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
     previous = {number: signal.signal(number, on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        serve(args.port, stop)
+        serve(args.port, stop, sigv4=sigv4)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

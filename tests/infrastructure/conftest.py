@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 
-from offline.cfn_template import DEFAULT_TEMPLATE, load_template
-from tests.infrastructure.sam_template import REPO_ROOT
+from offline.cfn_template import load_template
+from tests.infrastructure.sam_template import sam_translate
 
 
 @pytest.fixture(scope="module")
@@ -23,19 +21,7 @@ def sam_translation() -> str:
     """SAM's own translation of template.yaml into plain CloudFormation (tools/sam_translate.py), as JSON text.
 
     Made once per session (a second of the SAM CLI's start-up each time), parsed anew by each module."""
-    sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
-    if not sam_python.exists():
-        pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
-    result = subprocess.run(
-        [str(sam_python), str(REPO_ROOT / "tools" / "sam_translate.py"), str(DEFAULT_TEMPLATE)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    return sam_translate()
 
 
 @pytest.fixture(scope="module")

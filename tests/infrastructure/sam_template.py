@@ -9,7 +9,12 @@ the template (the `translated` fixture of conftest.py).
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Mapping
 from typing import Any
+
+import pytest
 
 from offline.cfn_template import DEFAULT_TEMPLATE
 
@@ -52,6 +57,25 @@ TIMER_SCHEDULE_GROUP_NAME = "${AWS::StackName}-timers"
 TIMER_SCHEDULES_ARN = (
     "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/" + TIMER_SCHEDULE_GROUP_NAME + "/*"
 )
+
+
+def sam_translate(parameters: Mapping[str, str] | None = None) -> str:
+    """SAM's translation of template.yaml (tools/sam_translate.py in .venv-sam) as JSON text, with these
+    parameter values (a CommaDelimitedList's comma-separated) and the defaults for the others."""
+    sam_python = REPO_ROOT / ".venv-sam" / "bin" / "python"
+    if not sam_python.exists():
+        pytest.fail("the SAM CLI environment (.venv-sam) is not set up: run make setup")
+    pairs = [f"{name}={value}" for name, value in (parameters or {}).items()]
+    result = subprocess.run(
+        [str(sam_python), str(REPO_ROOT / "tools" / "sam_translate.py"), str(DEFAULT_TEMPLATE), *pairs],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={**os.environ, "AWS_DEFAULT_REGION": "eu-west-1", "AWS_REGION": "eu-west-1"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
 
 
 def as_list(value: Any) -> list[Any]:

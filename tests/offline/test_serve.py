@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from offline.sigv4_check import TEST_CREDENTIALS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 MESSAGE = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a"
@@ -53,8 +59,10 @@ def call(method: str, url: str, body: object = None) -> tuple[int, Any]:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
-    """The server as a subprocess (its output in files: a full pipe would block it), killed if a test fails."""
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """The server as a subprocess (its output in files: a full pipe would block it), killed if a test fails.
+    Its options: the test's indirect parameter (none by default)."""
+    options: list[str] = getattr(request, "param", [])
     environment = {
         key: value
         for key, value in os.environ.items()
@@ -63,7 +71,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     stdout = tmp_path / "stdout.txt"
     with stdout.open("wb") as out, (tmp_path / "stderr.txt").open("wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "offline.serve", "--port", "0"],
+            [sys.executable, "-m", "offline.serve", "--port", "0", *options],
             cwd=REPO_ROOT,
             env=environment,
             stdout=out,
@@ -183,3 +191,75 @@ def test_sigterm_stops_serve_and_everything_it_started_too(server: tuple[subproc
     assert process.wait(timeout=30) == 0
     assert children
     assert [pid for pid in children if alive(pid)] == []
+
+
+@pytest.mark.parametrize("server", [["--check-sigv4"]], indirect=True)
+def test_serve_checks_sigv4_with_the_printed_test_credentials(server: tuple[subprocess.Popen[bytes], Path]) -> None:
+    process, stdout = server
+    # Given the server started with the SigV4 check and no AWS_* variables: it prints the test credentials
+    url = wait_for_url(process, stdout)
+    printed = stdout.read_text()
+    assert f"AWS_ACCESS_KEY_ID={TEST_CREDENTIALS.access_key}" in printed
+    assert '--aws-sigv4 "aws:amz:eu-west-1:execute-api"' in printed
+
+    # When a revocation is signed with them (by botocore), and another is not signed
+    body = json.dumps({"region": "eu"}).encode()
+    request = AWSRequest(
+        method="POST", url=f"{url}/messages/{MESSAGE}/revoke", data=body, headers={"Content-Type": "application/json"}
+    )
+    credentials = Credentials(TEST_CREDENTIALS.access_key, TEST_CREDENTIALS.secret_key)
+    SigV4Auth(credentials, "execute-api", "eu-west-1").add_auth(request)
+    signed = urllib.request.Request(request.url, data=body, headers=dict(request.headers), method="POST")  # noqa: S310
+    with urllib.request.urlopen(signed, timeout=30) as answer:  # noqa: S310 - loopback, http only
+        signed_status = answer.status
+    unsigned_status, unsigned = call("POST", f"{url}/messages/{MESSAGE}/revoke", {"region": "eu"})
+    # And Vonage's webhook is called without SigV4
+    webhook_status, _ = call("POST", f"{url}/webhooks/vonage/status", {})
+
+    # Then the signed one is accepted, the unsigned one refused as API Gateway would, the webhook not checked
+    assert signed_status == 202
+    assert unsigned_status == 403
+    assert (unsigned["title"], unsigned["detail"]) == ("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
+    assert webhook_status == 401  # the function's own answer to an unsigned callback: it was reached
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
+
+
+NODE_SNIPPET = REPO_ROOT / "docs" / "snippets" / "node"
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the Node signing snippet is not run")
+@pytest.mark.skipif(
+    not (NODE_SNIPPET / "node_modules").is_dir(),
+    reason="the Node snippet's packages are not installed: npm ci --prefix docs/snippets/node (needs the npm registry)",
+)
+@pytest.mark.parametrize("server", [["--check-sigv4"]], indirect=True)
+def test_the_node_snippet_of_docs_callers_revokes_through_the_sigv4_check(
+    server: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    process, stdout = server
+    url = wait_for_url(process, stdout)
+    # The snippet signs with the SDK's default chain: here, the printed test credentials in the environment.
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(stdout.parent),
+        "AWS_ACCESS_KEY_ID": TEST_CREDENTIALS.access_key,
+        "AWS_SECRET_ACCESS_KEY": TEST_CREDENTIALS.secret_key,
+        "AWS_REGION": "eu-west-1",
+        "REVOKER_API_URL": url,
+    }
+    ran = subprocess.run(
+        ["node", "revoke.mjs", MESSAGE],  # noqa: S607 - node from PATH, as a developer runs it
+        cwd=NODE_SNIPPET,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    status, _, answer = ran.stdout.partition(" ")
+    assert status == "202", ran.stdout
+    assert json.loads(answer)["status"] == "revocation_requested"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 0
