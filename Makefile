@@ -24,6 +24,7 @@ export PYENV_VERSION ?= 3.13.0:3.11.7
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
 	@echo "make serve    - the API on http://127.0.0.1:3000 over the offline stack, for curl (PORT=... to change)"
+	@echo "  .venv/bin/rcs-revoker --help - the command line client (after any make target; docs/cli.md)"
 	@echo "make test     - set up and run every check: lint, types, template, build, security, unit, integration, load"
 	@echo "make unit     - the unit tests (seconds), with the coverage floor of UNIT_COVERAGE"
 	@echo "make integration / make load - the suites against the offline stack"
@@ -43,9 +44,12 @@ help:
 PIP_INSTALL := -m pip install --quiet --disable-pip-version-check --require-hashes
 RUNTIME_LOCK := layers/dependencies/requirements.txt
 
-$(VENV)/.installed: requirements/dev.txt $(RUNTIME_LOCK)
+# The project's own distribution (pyproject.toml: the client library and the `rcs-revoker` command) goes in
+# last, editable and without its dependencies or build isolation: they and its build backend are in the lock.
+$(VENV)/.installed: requirements/dev.txt $(RUNTIME_LOCK) pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
 	$(PY) $(PIP_INSTALL) -r requirements/dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
