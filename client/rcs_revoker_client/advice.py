@@ -33,6 +33,8 @@ BY_REASON: Final[dict[str, str]] = {
     "internal-error": "the service failed: give its operator the instance above (it names the request's logs).",
     "route-not-found": "the endpoint may be wrong: it is the API's base URL with its stage, such as .../v1.",
     "webhook-unauthorized": "this route is Vonage's webhook, not for callers.",
+    "invalid-status-callback": "this route is Vonage's webhook, not for callers.",
+    "revocation-failed": "the revocation was not made: see the detail; asking again is safe.",
 }
 
 # API Gateway's response types (the title of its problems): authentication, throttling, its own errors.

@@ -24,9 +24,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from rcs_revoker_client.client import RevokerClient
+from rcs_revoker_client.client import BatchReceipt
 from rcs_revoker_client.errors import PROBLEM_TYPE_PREFIX, ProblemError
 
 MAX_CHUNK_ITEMS: Final = 1000
@@ -38,6 +38,12 @@ TRANSIENT_ITEM_REASONS: Final = frozenset({"not-queued"})
 _INTEGER_COLUMNS: Final = ("after_seconds",)
 _JSON_COLUMNS: Final = ("metadata",)
 _UUID_SHAPE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class BatchSubmitter(Protocol):
+    """What a bulk run needs of the client (RevokerClient.submit_batch)."""
+
+    def submit_batch(self, messages: list[Mapping[str, Any]], **default_selector: str | None) -> BatchReceipt: ...
 
 
 class BulkFileError(ValueError):
@@ -222,14 +228,15 @@ class ResumeFile:
             return cls(path, fingerprint, {})
         try:
             document = json.loads(path.read_text())
-            if document["fingerprint"] != fingerprint:
-                raise ResumeMismatch(
-                    f"{path} was written for another version of the file (or other --chunk-size or defaults): "
-                    "give --restart to start over (the batches it records stay revoked)."
-                )
+            written_for = document["fingerprint"]
             chunks = {int(number): _chunk_of(result) for number, result in document["chunks"].items()}
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise BulkFileError(f"{path}: not a resume file this command can read ({error}); --restart.") from None
+        if written_for != fingerprint:
+            raise ResumeMismatch(
+                f"{path} was written for another version of the file (or other --chunk-size or defaults): "
+                "give --restart to start over (the batches it records stay revoked)."
+            )
         return cls(path, fingerprint, chunks)
 
     def record(self, chunk: ChunkResult) -> None:
@@ -267,7 +274,7 @@ class BulkInterrupted(Exception):
 
 
 def run_bulk(
-    client: RevokerClient,
+    client: BatchSubmitter,
     path: Path,
     *,
     defaults: Mapping[str, str | None],
@@ -299,7 +306,9 @@ def run_bulk(
     return summary
 
 
-def _send(client: RevokerClient, number: int, chunk: list[BulkItem], defaults: Mapping[str, str | None]) -> ChunkResult:
+def _send(
+    client: BatchSubmitter, number: int, chunk: list[BulkItem], defaults: Mapping[str, str | None]
+) -> ChunkResult:
     result = ChunkResult(number, chunk[0].line, chunk[-1].line, len(chunk))
     try:
         receipt = client.submit_batch([item.fields for item in chunk], **defaults)

@@ -31,7 +31,7 @@ class ExitCode(IntEnum):
     OK = 0  # done; with --wait: settled, no fallback needed
     REFUSED = 1  # the service refused (a 4xx problem), or the revocation settled rejected; bulk: items rejected
     USAGE = 2  # the command line or the bulk file is wrong (argparse's own code)
-    UNAVAILABLE = 3  # the service or the network kept failing after the retries (5xx, connection); or `failed`
+    UNAVAILABLE = 3  # the service or the network kept failing after the retries (5xx, 429, connection); `failed`
     CONFIGURATION = 4  # no endpoint, no credentials for a remote endpoint, no region, an unknown stack
     WAIT_TIMED_OUT = 5  # --wait: not settled within --timeout
     FALLBACK = 6  # the answer says the message will not reach the phone: send the SMS
@@ -196,7 +196,12 @@ def report_problem(problem: Problem, output: Output, *, quiet_json: bool = False
             output.error(f"  retry after: {problem.retry_after} s")
         if problem.instance:
             output.error(f"  instance: {problem.instance}")
-    return ExitCode.UNAVAILABLE if problem.status >= 500 else ExitCode.REFUSED
+    return _problem_code(problem)
+
+
+def _problem_code(problem: Problem) -> int:
+    """5xx, and 429 once the retries are spent: unavailable for now (try later); any other 4xx: refused."""
+    return ExitCode.UNAVAILABLE if problem.status >= 500 or problem.status == 429 else ExitCode.REFUSED
 
 
 def _show_answer(answer: RevokeAnswer, output: Output, *, waiting: bool) -> None:
@@ -304,7 +309,7 @@ def _code_of(error: BaseException) -> int:
     if isinstance(error, WaitTimedOut):
         return ExitCode.WAIT_TIMED_OUT
     if isinstance(error, ProblemError):
-        return ExitCode.UNAVAILABLE if error.problem.status >= 500 else ExitCode.REFUSED
+        return _problem_code(error.problem)
     return ExitCode.UNAVAILABLE  # ServiceUnreachable
 
 

@@ -7,6 +7,7 @@ of a request is signed again (transport.Transport calls `sign` per attempt), nev
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -60,9 +61,10 @@ def signer_for(
             "AWS_SECRET_ACCESS_KEY, run aws configure or aws sso login, or give --profile. "
             "The caller needs execute-api:Invoke on the API."
         )
-    signing_region = region or endpoint.region or session_region
+    # botocore reads AWS_DEFAULT_REGION and the profile's region; AWS_REGION is what the other SDKs and Lambda set.
+    signing_region = region or endpoint.region or session_region or os.environ.get("AWS_REGION")
     if not signing_region:
         raise ConfigurationError(
-            f"No AWS region to sign for: {endpoint.host} names none; give --region or set AWS_REGION."
+            f"No AWS region to sign for: {endpoint.host} names none; give --aws-region or set AWS_REGION."
         )
     return RequestSigner(credentials, signing_region)
