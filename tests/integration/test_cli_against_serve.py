@@ -128,7 +128,8 @@ def test_revoke_and_wait_ends_on_the_outcome_and_its_fallback_line(serve: Serve)
     code, out, _ = cli(serve.url, "status", message, "--json")
     record = json.loads(out)
     assert (record["state"], record["fallback"], record["settled"]) == ("revoked", True, True)
-    assert [entry["event"] for entry in record["timeline"]][-1] == "status"
+    # (Vonage's callback and its 202 race each other: either may be recorded first)
+    assert {"vonage-asked", "revocation-accepted", "status"} <= {entry["event"] for entry in record["timeline"]}
 
 
 def test_a_timer_is_scheduled_then_cancelled(serve: Serve) -> None:
