@@ -11,9 +11,9 @@ import pytest
 from rcs_revoker.domain import errors as service_errors
 from rcs_revoker_client import arguments
 from rcs_revoker_client.advice import BY_REASON, what_to_do
-from rcs_revoker_client.cli import ExitCode, main
+from rcs_revoker_client.cli import ExitCode, Output, main, report_problem
 from rcs_revoker_client.client import Revocation, RevokerClient
-from rcs_revoker_client.errors import Problem
+from rcs_revoker_client.errors import Problem, ProblemError
 from rcs_revoker_client.terminal import LiveLine
 from rcs_revoker_client.timeline import render_record
 from tests.client.http_kit import ScriptedServer, Step
@@ -223,3 +223,105 @@ def test_the_exit_codes_are_the_documented_table() -> None:
         "FALLBACK": 6,
         "INTERRUPTED": 130,
     }
+
+
+def test_a_message_that_will_not_be_delivered_needs_no_revocation_but_the_sms(server: ScriptedServer) -> None:
+    answer = {"message_uuid": UUID, "status": "will_not_be_delivered", "delivery_status": "undeliverable"}
+    server.script(Step(200, {**answer, "fallback": True}))
+
+    code, out, _ = cli(server, "revoke", UUID, "--metadata", '{"campaign": "bf"}', "--client-ref", "o-9", "--wait")
+
+    assert code == ExitCode.FALLBACK
+    assert out.splitlines() == [
+        f"nothing to revoke: Vonage reported {UUID} undeliverable",
+        "fallback: send the SMS (the message will not reach the phone by RCS)",
+    ]
+    assert json.loads(server.received[0].body) == {"client_ref": "o-9", "metadata": {"campaign": "bf"}}
+    assert len(server.received) == 1  # nothing to wait for
+
+
+def test_metadata_must_be_a_json_object() -> None:
+    assert arguments.json_object('{"a": 1}') == {"a": 1}
+    for text, why in (("[1]", "must be a JSON object"), ("{oops", "not JSON")):
+        with pytest.raises(argparse.ArgumentTypeError, match=why):
+            arguments.json_object(text)
+
+
+def test_a_scheduled_revocation_reads_with_its_due_time_and_timer(server: ScriptedServer) -> None:
+    scheduled = {"message_uuid": UUID, "status": "revocation_scheduled", "due_at": "2026-12-02T09:31:00+00:00"}
+    timer = {"due_at": "2026-12-02T09:31:00+00:00", "ended": "cancelled"}
+    server.script(
+        Step(202, {**scheduled, "replayed": True, "fallback": None}),
+        Step(200, record("cancelled", None, True, timer=timer, metadata={"campaign": "bf"})),
+    )
+
+    _, out, _ = cli(server, "revoke", UUID, "--at", "2026-12-02T09:31:00Z")
+    code, cancelled, _ = cli(server, "--json", "cancel", UUID)
+
+    assert out.splitlines()[0] == (
+        f"revocation scheduled for 2026-12-02T09:31:00+00:00: {UUID} is revoked then unless delivered first"
+        " (a repeat: the first request's answer)"
+    )
+    assert json.loads(server.received[0].body) == {"at": "2026-12-02T09:31:00+00:00"}
+    assert code == ExitCode.OK
+    text = render_record(Revocation.of(json.loads(cancelled)))
+    assert "timer     due 2026-12-02 09:31:00.000Z, ended: cancelled" in text.splitlines()
+    assert 'metadata  {"campaign":"bf"}' in text.splitlines()
+    assert "the revocation was cancelled before it fired" in text
+
+
+def test_a_batch_reads_as_its_counts_and_what_went_wrong(server: ScriptedServer) -> None:
+    batch_id = "b0b0b0b0-1111-4222-8333-444444444444"
+    summary = {
+        "batch_id": batch_id,
+        "total": 3,
+        "counts": {"queued": 1, "requested": 0, "rejected": 1, "failed": 1},
+        "pending": [UUID],
+        "failed": [{"message_uuid": "f1", "last_error": "vonage-timeout: slow"}],
+        "rejected": [{"message_uuid": "r1", "last_error": "unknown-agent: no agent x"}],
+    }
+    server.script(Step(200, summary), Step(200, summary))
+
+    code, out, _ = cli(server, "batch", batch_id)
+    _, as_json, _ = cli(server, "--json", "batch", batch_id)
+
+    assert code == ExitCode.OK
+    assert out.splitlines() == [
+        f"batch {batch_id}: 3 messages (1 queued, 1 rejected, 1 failed)",
+        f"pending (1): {UUID}",
+        "failed: f1: vonage-timeout: slow",
+        "rejected: r1: unknown-agent: no agent x",
+    ]
+    assert json.loads(as_json) == summary
+
+
+def test_a_batch_with_no_valid_item_lists_each_item_s_problem(server: ScriptedServer) -> None:
+    rejected = [{"index": 0, "message_uuid": "x", "type": "urn:rcs-revoker:problem:invalid-request", "detail": "bad"}]
+    problem = {"type": "urn:rcs-revoker:problem:invalid-request", "title": "Invalid revocation request", "status": 400}
+    server.script(Step(400, {**problem, "detail": "No item of the batch is valid.", "rejected": rejected}))
+
+    with pytest.raises(ProblemError) as caught:
+        RevokerClient.connect(server.url).submit_batch([{"message_uuid": "x"}])
+
+    out, err = io.StringIO(), io.StringIO()
+    report_problem(caught.value.problem, Output(out, err, as_json=False))
+    assert err.getvalue().splitlines()[:3] == [
+        "error: Invalid revocation request (400)",
+        "  No item of the batch is valid.",
+        "  item 0 (x): bad",
+    ]
+
+
+def test_a_problem_s_retry_after_is_shown() -> None:
+    problem = Problem.from_answer(
+        409, b'{"type":"urn:rcs-revoker:problem:revocation-in-progress","title":"In progress"}', "1"
+    )
+    err = io.StringIO()
+    assert report_problem(problem, Output(io.StringIO(), err, as_json=False)) == ExitCode.REFUSED
+    assert "  retry after: 1 s" in err.getvalue().splitlines()
+
+
+def test_an_answer_that_is_not_json_still_reads_as_a_problem() -> None:
+    problem = Problem.from_answer(502, b"<html>Bad gateway</html>")
+    assert (problem.title, problem.detail, problem.reason) == ("Bad Gateway", "<html>Bad gateway</html>", None)
+    assert "try again" in (what_to_do(problem) or "")
