@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rcs_revoker.domain.lifecycle import MessageLife, apply_status, fallback_for
+from rcs_revoker.domain.ledger import STATES
+from rcs_revoker.domain.lifecycle import MessageLife, apply_status, fallback_for, is_settled
 from rcs_revoker.domain.status_callbacks import StatusCallback
 
 UUID = "0d3c1f4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
@@ -93,3 +94,11 @@ def test_a_status_this_service_does_not_use_changes_nothing() -> None:
 )
 def test_fallback_says_whether_the_sms_must_go_out(state: str | None, fallback: bool | None) -> None:
     assert fallback_for(state) is fallback
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_a_revocation_is_settled_once_its_fate_is_known_or_it_ended_without_vonage_accepting_it(state: str) -> None:
+    # What a client waiting on GET /revocations/{uuid} stops on: everything else waits for the service or Vonage.
+    settled = {"revoked", "delivered", "undelivered", "rejected", "failed", "cancelled"}
+    assert is_settled(state) is (state in settled)
+    assert is_settled(None) is False

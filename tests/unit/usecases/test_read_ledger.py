@@ -31,6 +31,7 @@ def test_a_message_s_record_is_given_as_the_ledger_has_it(ports: Ports) -> None:
         "message_uuid": UUID,
         "state": "requested",
         "fallback": None,
+        "settled": False,  # Vonage accepted: its status callback is still to come
         "batch_id": BATCH_ID,
         "region": "eu",
         "attempts": 0,  # counted when Vonage is asked, which this test leaves out

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from rcs_revoker.domain.lifecycle import MessageLife, fallback_for
+from rcs_revoker.domain.lifecycle import MessageLife, fallback_for, is_settled
 from rcs_revoker.domain.outcome_events import OutcomeEvent
 
 STATES: Final = (
@@ -107,6 +107,7 @@ class LedgerRecord:
             "message_uuid": self.message_uuid,
             "state": self.state,
             "fallback": self.fallback,
+            "settled": is_settled(self.state),
             "batch_id": self.batch_id,
             "region": self.region,
             "attempts": self.attempts,

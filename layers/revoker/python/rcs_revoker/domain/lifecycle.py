@@ -24,6 +24,11 @@ from rcs_revoker.domain.status_callbacks import STATUS_RANK, StatusCallback
 
 REQUEST_STATES: Final = frozenset({"queued", "retrying", "requested", "rejected", "failed"})
 FINAL_STATES: Final = frozenset({"revoked", "delivered", "undelivered"})
+# Where a revocation asked of this service stops by itself: the message's fate is known (FINAL_STATES), or the
+# revocation ended without Vonage accepting it (refused for good, out of retries, cancelled by the sender). A
+# client waiting on the ledger stops there; the other states wait for this service (a queue, a retry, a
+# timer) or for Vonage's next status callback (`requested`, `sent`).
+SETTLED_STATES: Final = FINAL_STATES | {"rejected", "failed", "cancelled"}
 
 Outcome = Literal["confirmed", "too_late"]
 
@@ -85,6 +90,12 @@ def fallback_for(state: str | None) -> bool | None:
     if state in ("revoked", "undelivered"):
         return True
     return None
+
+
+def is_settled(state: str | None) -> bool:
+    """Has the revocation stopped (SETTLED_STATES): will its record move on only if something new is asked,
+    or if Vonage reports a status of the message after a revocation that did not happen?"""
+    return state in SETTLED_STATES
 
 
 def _state_after(state: str | None, callback: StatusCallback) -> str | None:
