@@ -41,7 +41,10 @@ BY_REASON: Final[dict[str, str]] = {
 BY_GATEWAY_RESPONSE: Final[dict[str, str]] = {
     "MISSING_AUTHENTICATION_TOKEN": "the request was not signed, or the endpoint's path is wrong (it ends with the "
     "stage, such as /v1): check --endpoint and your AWS credentials.",
-    "INVALID_SIGNATURE": "the signature did not verify: check the region (--region) and this machine's clock.",
+    "INVALID_SIGNATURE": (
+        "the signature did not verify: check the secret access key, the signing region (--aws-region or "
+        "AWS_REGION) and this machine's clock."
+    ),
     "EXPIRED_TOKEN": "your AWS credentials have expired: refresh them (aws sso login, a new session token).",
     "ACCESS_DENIED": "your AWS identity may not call this API: it needs execute-api:Invoke on it.",
     "UNAUTHORIZED": "your AWS identity may not call this API: it needs execute-api:Invoke on it.",

@@ -70,7 +70,11 @@ def render_record(record: Revocation) -> str:
 
 
 def _entry(entry: dict[str, Any]) -> str:
-    details = ", ".join(f"{key} {_compact(value)}" for key, value in entry.items() if key not in _SKIPPED_IN_ENTRY)
+    details = ", ".join(
+        f"{key} {_compact(value)}"
+        for key, value in entry.items()
+        if key not in _SKIPPED_IN_ENTRY and value is not None  # a field the event left empty says nothing
+    )
     return f"{entry.get('event', '?')}" + (f"  ({details})" if details else "")
 
 

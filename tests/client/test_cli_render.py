@@ -90,7 +90,7 @@ def test_a_record_reads_as_its_state_fallback_and_timeline() -> None:
         vonage_error={"title": "Message revoked", "detail": "The message was revoked before it was delivered."},
         timeline=[
             {"at": "2026-12-02T00:18:28.105913+00:00", "event": "vonage-asked", "region": "eu"},
-            {"at": "2026-12-02T00:18:29.080000+00:00", "event": "status", "status": "rejected"},
+            {"at": "2026-12-02T00:18:29.080000+00:00", "event": "status", "status": "rejected", "error": None},
         ],
     )
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import urllib3
 
+from offline.sigv4_check import TEST_CREDENTIALS
 from rcs_revoker_client.cli import ExitCode, main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +53,17 @@ class Serve:
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     """`python -m offline.serve --port 0` in a session of its own (so that its moto server child is stopped
     with it), stopped with Ctrl-C's SIGINT at the end."""
+    yield from _serve(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def serve_checking_sigv4(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    """The same, with `--check-sigv4`: API Gateway's SigV4 check (botocore's computation) for the test
+    credentials offline.sigv4_check prints."""
+    yield from _serve(tmp_path_factory, "--check-sigv4")
+
+
+def _serve(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[Serve]:
     logs = tmp_path_factory.mktemp("serve")
     environment = {
         k: v
@@ -60,7 +72,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     }
     with (logs / "stdout.txt").open("wb") as out, (logs / "stderr.txt").open("wb") as err:
         process = subprocess.Popen(
-            [sys.executable, "-m", "offline.serve", "--port", "0"],
+            [sys.executable, "-m", "offline.serve", "--port", "0", *options],
             cwd=REPO_ROOT,
             env=environment,
             stdout=out,
@@ -285,3 +297,47 @@ def test_the_installed_command_against_serve_without_credentials(serve: Serve) -
     assert missing.returncode == ExitCode.REFUSED
     assert "error: No such revocation record (404)" in missing.stderr
     assert "Traceback" not in revoked.stderr + missing.stderr
+
+
+def signed_with(monkeypatch: pytest.MonkeyPatch, access_key: str, secret_key: str) -> None:
+    """The standard credential chain's first link, as a sender's shell would set it; no other source."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret_key)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+
+
+def test_the_cli_signs_with_the_credential_chain_and_passes_api_gateways_check(
+    serve_checking_sigv4: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the local API checking SigV4 as API Gateway does, and the caller's credentials in its environment
+    signed_with(monkeypatch, TEST_CREDENTIALS.access_key, TEST_CREDENTIALS.secret_key)
+    message = new_uuid()
+
+    # When the CLI revokes, reads the status and cancels nothing scheduled, each call signed by botocore
+    revoked = cli(serve_checking_sigv4.url, "revoke", message, "--region", "eu")
+    status = cli(serve_checking_sigv4.url, "status", message, "--json")
+
+    # Then every signature verified: the revocation was requested and its record read
+    assert revoked[0] == ExitCode.OK, revoked
+    assert revoked[1].startswith("revocation requested: Vonage accepted it for")
+    assert status[0] in (ExitCode.OK, ExitCode.FALLBACK), status
+    assert json.loads(status[1])["message_uuid"] == message
+
+
+def test_a_wrong_secret_key_is_refused_as_api_gateway_refuses_it(
+    serve_checking_sigv4: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given credentials whose secret is not the one the key id belongs to
+    signed_with(monkeypatch, TEST_CREDENTIALS.access_key, "not-the-secret-of-this-key")
+
+    code, out, err = cli(serve_checking_sigv4.url, "revoke", new_uuid(), "--region", "eu")
+
+    # Then the gateway's 403 is shown as a refusal, with what to do, and no stack trace
+    assert code == ExitCode.REFUSED, (out, err)
+    assert "403" in err
+    assert "signature" in err.lower()
+    assert "Traceback" not in err
