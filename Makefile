@@ -139,8 +139,18 @@ unit: $(VENV)/.installed
 	$(COVERAGE) report --data-file=$(COVERAGE_DIR)/unit --include='$(UNIT_COVERAGE_PATHS)' \
 		--fail-under=$(UNIT_COVERAGE_FLOOR)
 
-integration: $(VENV)/.installed $(SAM_VENV)/.installed
+NODE_SNIPPET := docs/snippets/node
+integration: $(VENV)/.installed $(SAM_VENV)/.installed $(NODE_SNIPPET)/node_modules/.installed
 	$(PYTEST) $(INTEGRATION_TESTS)
+
+# The Node signing snippet of docs/callers.md, run against make serve's SigV4 check by tests/offline/test_serve.py:
+# its packages from its lock (npm ci: about 4 s, from the npm registry). Node.js is not a requirement of the
+# project: without npm, or when the registry cannot be reached, that one test is skipped and says why.
+$(NODE_SNIPPET)/node_modules/.installed: $(NODE_SNIPPET)/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix $(NODE_SNIPPET) --no-audit --no-fund --loglevel=error && touch $@ \
+			|| echo "npm ci failed: the Node snippet's test will be skipped"; \
+	else echo "no npm: the Node snippet's test will be skipped"; fi
 
 load: $(VENV)/.installed
 	$(PYTEST) tests/load
