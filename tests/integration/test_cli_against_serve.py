@@ -25,6 +25,7 @@ import urllib3
 
 from offline.sigv4_check import TEST_CREDENTIALS
 from rcs_revoker_client.cli import ExitCode, main
+from tests.serve_kit import start_serve
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SENT_LONG_AGO = "2020-01-15T08:00:00Z"
@@ -65,21 +66,7 @@ def serve_checking_sigv4(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 def _serve(tmp_path_factory: pytest.TempPathFactory, *options: str) -> Iterator[Serve]:
     logs = tmp_path_factory.mktemp("serve")
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "VONAGE_", "POWERTOOLS_")) and k != "PYTHONPATH"
-    }
-    with (logs / "stdout.txt").open("wb") as out, (logs / "stderr.txt").open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "offline.serve", "--port", "0", *options],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+    process = start_serve(logs, *options, new_session=True)
     try:
         yield _wait_for_serve(process, logs / "stdout.txt")
     finally:

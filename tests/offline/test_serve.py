@@ -9,7 +9,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from offline.sigv4_check import TEST_CREDENTIALS
+from tests.serve_kit import start_serve
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 MESSAGE = "0d9c8b7a-6f5e-4d3c-8b2a-1f0e9d8c7b6a"
@@ -63,21 +63,8 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[sub
     """The server as a subprocess (its output in files: a full pipe would block it), killed if a test fails.
     Its options: the test's indirect parameter (none by default)."""
     options: list[str] = getattr(request, "param", [])
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "VONAGE_", "POWERTOOLS_")) and key != "PYTHONPATH"
-    }
+    process = start_serve(tmp_path, *options)
     stdout = tmp_path / "stdout.txt"
-    with stdout.open("wb") as out, (tmp_path / "stderr.txt").open("wb") as err:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "offline.serve", "--port", "0", *options],
-            cwd=REPO_ROOT,
-            env=environment,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-        )
     try:
         yield process, stdout
     finally:
