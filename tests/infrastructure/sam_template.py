@@ -78,6 +78,20 @@ def sam_translate(parameters: Mapping[str, str] | None = None) -> str:
     return result.stdout
 
 
+def granted_policies(policies: list[Any]) -> list[Any]:
+    """A function's or role's policies with those granted under a condition (`Fn::If` [condition, policy,
+    AWS::NoValue]) taken as granted: what the widest deployment holds, so that every check covers them too."""
+    unwrapped = []
+    for policy in policies:
+        if isinstance(policy, dict) and "Fn::If" in policy:
+            _, granted, otherwise = policy["Fn::If"]
+            assert otherwise == {"Ref": "AWS::NoValue"}, "a conditional policy is granted or not, never swapped"
+            unwrapped.append(granted)
+        else:
+            unwrapped.append(policy)
+    return unwrapped
+
+
 def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 

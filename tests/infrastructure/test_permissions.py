@@ -13,6 +13,7 @@ from tests.infrastructure.sam_template import (
     as_list,
     function_properties,
     functions,
+    granted_policies,
     is_timer_schedules_grant,
     strings_in,
     sub_string,
@@ -44,9 +45,11 @@ REDRIVE_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/redrive-index"}
 LEDGER_INDEX_ARN = {"Fn::Sub": "${LedgerTable.Arn}/index/" + LEDGER_INDEX}
 # Every action each function may perform, exactly. A new permission must be added here on purpose.
 # (dynamodb:GetItem several times: on the agents table, the idempotency table and the ledger.)
+# The secret, and its customer-managed KMS key when VonageSecretKmsKeyArn names one (test_secret_kms_key.py).
+READ_SECRET_ACTIONS = ["secretsmanager:GetSecretValue", "kms:Decrypt"]
 EXPECTED_ACTIONS: dict[str, list[str]] = {
     "RevokeApiFunction": [
-        "secretsmanager:GetSecretValue",
+        *READ_SECRET_ACTIONS,
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         "sqs:SendMessage",
@@ -55,7 +58,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
         *ARM_TIMER_ACTIONS,
     ],
     "RevokeEventFunction": [
-        "secretsmanager:GetSecretValue",
+        *READ_SECRET_ACTIONS,
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeEventFunction"],
@@ -64,7 +67,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
     ],
     # What SAM adds for its SQS event source (receive, delete) is checked on the translation.
     "RevokeWorkerFunction": [
-        "secretsmanager:GetSecretValue",
+        *READ_SECRET_ACTIONS,
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeWorkerFunction"],
@@ -74,7 +77,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
     # The signature secret is a field of the Vonage credentials secret; no agents, no idempotency records. A
     # delivered message's long timer: its schedule is deleted.
     "StatusWebhookFunction": [
-        "secretsmanager:GetSecretValue",
+        *READ_SECRET_ACTIONS,
         *LEDGER_ACTIONS["StatusWebhookFunction"],
         "scheduler:DeleteSchedule",
     ],
@@ -95,7 +98,7 @@ EXPECTED_ACTIONS: dict[str, list[str]] = {
     # The worker's path for a fired timer (a rate-limited one waits on the bulk queue); a wake-up not yet due
     # goes round the timer queue. What SAM adds for its SQS event source is checked on the translation.
     "RevokeTimerFunction": [
-        "secretsmanager:GetSecretValue",
+        *READ_SECRET_ACTIONS,
         "dynamodb:GetItem",
         *IDEMPOTENCY_ACTIONS,
         *LEDGER_ACTIONS["RevokeTimerFunction"],
@@ -157,7 +160,7 @@ EVENT_BUS_ARN = {
 
 def policy_statements(properties: dict[str, Any]) -> list[dict[str, Any]]:
     statements: list[dict[str, Any]] = []
-    for policy in properties.get("Policies", []):
+    for policy in granted_policies(properties.get("Policies", [])):
         # Strings are managed policies and {"DynamoDBCrudPolicy": ...} are SAM policy templates: both
         # grant more than the function needs.
         assert isinstance(policy, dict), f"managed policy {policy!r}: use an inline statement"
@@ -266,7 +269,7 @@ def test_sam_lets_each_function_send_to_its_own_queue_only(translated: dict[str,
         role = translated["Resources"][f"{function_id}Role"]["Properties"]
         sends = [
             statement
-            for policy in role["Policies"]
+            for policy in granted_policies(role["Policies"])
             for statement in as_list(policy["PolicyDocument"]["Statement"])
             if "sqs:SendMessage" in as_list(statement["Action"])
         ]
@@ -289,7 +292,7 @@ def role_actions(role: dict[str, Any]) -> list[str]:
     """Every action of a generated role's inline policies."""
     return [
         action
-        for policy in role.get("Policies", [])
+        for policy in granted_policies(role.get("Policies", []))
         for statement in as_list(policy["PolicyDocument"]["Statement"])
         for action in as_list(statement["Action"])
     ]

@@ -17,6 +17,7 @@ from tests.infrastructure.sam_template import (
     UNSIGNED_ROUTES,
     api_routes,
     as_list,
+    granted_policies,
     is_timer_schedules_grant,
     strings_in,
 )
@@ -177,7 +178,7 @@ def test_no_role_grants_a_wildcard_action_or_resource_inline(translated: dict[st
     # Every inline statement of every role, SAM's own (the on-failure destination) included.
     statements = 0
     for logical_id, role in generated_roles(translated).items():
-        for policy in role.get("Policies", []):
+        for policy in granted_policies(role.get("Policies", [])):
             for statement in as_list(policy["PolicyDocument"]["Statement"]):
                 statements += 1
                 assert statement["Effect"] == "Allow", logical_id

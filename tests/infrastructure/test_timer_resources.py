@@ -14,6 +14,7 @@ from tests.infrastructure.sam_template import (
     as_list,
     function_properties,
     functions,
+    granted_policies,
     resources,
     sub_string,
 )
@@ -31,7 +32,7 @@ PACKAGE = REPO_ROOT / "layers" / "revoker" / "python" / "rcs_revoker"
 def statements_of(template: dict[str, Any], logical_id: str) -> list[dict[str, Any]]:
     return [
         statement
-        for policy in function_properties(template, logical_id).get("Policies", [])
+        for policy in granted_policies(function_properties(template, logical_id).get("Policies", []))
         for statement in as_list(policy["Statement"])
     ]
 
@@ -91,7 +92,7 @@ def test_sam_lets_no_other_role_pass_a_role(translated: dict[str, Any]) -> None:
     passing = {
         logical_id
         for logical_id, resource in resources(translated, "AWS::IAM::Role").items()
-        for policy in resource["Properties"].get("Policies", [])
+        for policy in granted_policies(resource["Properties"].get("Policies", []))
         for statement in as_list(policy["PolicyDocument"]["Statement"])
         if any(str(action).startswith("iam:") for action in as_list(statement["Action"]))
     }
