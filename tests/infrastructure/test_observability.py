@@ -130,3 +130,23 @@ def test_alarm_email_is_optional(template: dict[str, Any]) -> None:
     assert subscription["Properties"]["TopicArn"] == {"Ref": "AlarmTopic"}
     assert subscription["Properties"]["Protocol"] == "email"
     assert template["Conditions"]["HasAlarmEmail"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+
+
+def test_saved_queries_cover_every_function_log_group_and_the_questions_on_call_asks(
+    template: dict[str, Any],
+) -> None:
+    queries = resources(template, "AWS::Logs::QueryDefinition")
+    assert set(queries) == {"MessageHistoryQuery", "RejectionsByReasonQuery"}
+    function_log_groups = {
+        logical_id
+        for logical_id, group in resources(template, "AWS::Logs::LogGroup").items()
+        if "/aws/lambda/" in str(group["Properties"]["LogGroupName"])
+    }
+    for logical_id, query in queries.items():
+        named = {reference["Ref"] for reference in query["Properties"]["LogGroupNames"]}
+        assert named == function_log_groups, logical_id
+    # The fields they read are the ones the outcome log line carries (record_outcome.py).
+    assert 'filter message_uuid = "' in queries["MessageHistoryQuery"]["Properties"]["QueryString"]
+    rejections = queries["RejectionsByReasonQuery"]["Properties"]["QueryString"]
+    assert 'filter outcome = "rejected"' in rejections
+    assert "by reason" in rejections

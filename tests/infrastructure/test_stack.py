@@ -28,6 +28,7 @@ UNTAGGABLE = {
     "AWS::SNS::Subscription",
     "AWS::ApiGateway::Account",
     "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::Logs::QueryDefinition",  # CloudFormation gives saved queries no Tags property
 }
 
 
