@@ -18,6 +18,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -252,21 +253,19 @@ def _enable_cpu(cgroup: Path) -> None:
 
 
 def _joiner(procs: Path) -> Callable[[], None]:
-    """The preexec function: the forked child writes its own pid into `procs` before it execs the interpreter.
+    """The function that puts the process calling it into the cgroup of `procs`: a preexec function (the
+    forked child, before it execs the interpreter), or a multiprocessing initializer (it pickles)."""
+    return partial(join_cgroup, os.fsencode(procs))
 
-    Only os calls on a path prepared beforehand: between fork and exec in a process with threads, nothing
-    may take a lock that another thread could have held at the fork.
-    """
-    path = os.fsencode(procs)
 
-    def join() -> None:
-        descriptor = os.open(path, os.O_WRONLY)
-        try:
-            os.write(descriptor, b"%d" % os.getpid())
-        finally:
-            os.close(descriptor)
-
-    return join
+def join_cgroup(procs: bytes) -> None:
+    """Writes this process's pid into `procs`. Only os calls on a path prepared beforehand: between fork and
+    exec in a process with threads, nothing may take a lock that another thread could have held at the fork."""
+    descriptor = os.open(procs, os.O_WRONLY)
+    try:
+        os.write(descriptor, b"%d" % os.getpid())
+    finally:
+        os.close(descriptor)
 
 
 def remove_plain_dir(path: Path) -> None:
