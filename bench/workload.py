@@ -1,4 +1,5 @@
-"""How much one `make bench` run measures: the default (about 8-9 minutes on the 2-core machine) and --quick."""
+"""How much one `make bench` run measures: the default (11.5 minutes on the 2-core machine under a load of 2,
+about 10 with --skip-size) and --quick (about 3.5 minutes)."""
 
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
