@@ -44,7 +44,7 @@ help:
 	@echo "make security - checkov over the template (as written and as SAM transforms it), pip-audit of the dependencies"
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
-	@echo "make bench    - cold start, warm path, memory, size: this service against the official Vonage SDK"
+	@echo "make bench    - at Lambda's CPU share: cold start, warm path, entry points, memory sizes and cost, vs the official SDK"
 	@echo "make bench-bulk - 1,000 revocations through the bulk path (API, queue, worker)"
 	@echo "make bench-timers - 500 deferred revocations: how late they fire, and the cost per million"
 
@@ -200,8 +200,11 @@ clean:
 	rm -rf $(VENV) $(SAM_VENV) $(SECURITY_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(COVERAGE_DIR)
 
 # `make bench`: this service against a function that uses the official Vonage Python SDK (bench/baseline, in
-# its own virtual environment .venv-baseline), cold start, warm path, memory and size, in one run; the table is
-# printed and bench/results/latest.json written. Options: make bench BENCH_ARGS="--runs 5 --skip-size".
+# its own virtual environment .venv-baseline), at Lambda's CPU share of the template's memory (a cgroup per
+# function process, as root; otherwise on a full core, said so): cold start, warm path, each entry point, the
+# bulk submit, a row per memory size with its cost, memory and size, in one run (about 9 minutes); the tables
+# are printed and bench/results/latest.json written. Options: make bench BENCH_ARGS="--quick" (3 minutes),
+# BENCH_ARGS="--memory 512 --memories 256,512,1024 --runs 3 --skip-size".
 .venv-baseline/.installed: bench/baseline/requirements.txt
 	test -x .venv-baseline/bin/python || $(PYTHON_BOOTSTRAP) -m venv .venv-baseline
 	.venv-baseline/bin/python -m pip install --quiet --disable-pip-version-check -r bench/baseline/requirements.txt
@@ -212,7 +215,8 @@ bench: $(VENV)/.installed .venv-baseline/.installed
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 # `make bench-bulk`: 1,000 revocations through POST /revocations, the queue and the worker, against the
-# Vonage simulator answering in 50 ms. Options: make bench-bulk BENCH_ARGS="--messages 200 --workers 1".
+# Vonage simulator answering in 50 ms, each container at the CPU share of the template's memory. Options:
+# make bench-bulk BENCH_ARGS="--messages 200 --workers 1 --memory 512".
 .PHONY: bench-bulk
 bench-bulk: $(VENV)/.installed
 	$(PY) -m bench.bulk $(BENCH_ARGS)

@@ -4,19 +4,23 @@
 - service (same job): POWERTOOLS_IDEMPOTENCY_DISABLED=true, EVENT_BUS_NAME="" and LEDGER_TABLE_NAME="" (no
   exactly-once records, no outcome events, no ledger), the work the baseline does;
 - service (full): exactly-once (DynamoDB), the ledger (DynamoDB) and outcome events (EventBridge), as deployed.
+
+Beside them, the service's other entry points as deployed (`entry_point`): the EventBridge function, the bulk
+worker and the timer function, each with its own environment from the template.
 """
 
 import json
 import os
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bench.paths import BASELINE_PYTHON, BENCH, SERVICE_PYTHON
-from bench.stack import REGION, SECRET_NAME, TemplateStack
+from bench.stack import REGION, SECRET_NAME, STACK_NAME, TemplateStack
+from offline.cfn_template import load_template
 
-MEMORY_MB = 256  # the template's FunctionMemorySize default
+LAMBDA_DEFAULT_MEMORY_MB = 128  # what Lambda gives a function that names no MemorySize
 # The packages whose installed versions the JSON report records for each contestant.
 VERSIONS_OF = (
     "boto3",
@@ -40,10 +44,19 @@ class Contestant:
     python: Path
     pythonpath: list[Path]
     env: dict[str, str]
+    memory_mb: int
     notes: list[str] = field(default_factory=list)
 
     def environment(self) -> dict[str, str]:
-        return {**self.env, "PYTHONPATH": os.pathsep.join(str(path) for path in self.pythonpath)}
+        return {
+            **self.env,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_mb),
+            "PYTHONPATH": os.pathsep.join(str(path) for path in self.pythonpath),
+        }
+
+    def at_memory(self, memory_mb: int) -> "Contestant":
+        """The same function configured with another memory size (and so, emulated, another CPU share)."""
+        return replace(self, key=f"{self.key}@{memory_mb}", memory_mb=memory_mb)
 
 
 def lambda_environment(function_name: str, endpoint_url: str, home: Path) -> dict[str, str]:
@@ -61,15 +74,27 @@ def lambda_environment(function_name: str, endpoint_url: str, home: Path) -> dic
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "AWS_LAMBDA_FUNCTION_NAME": function_name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(MEMORY_MB),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
     }
 
 
-def build_contestants(
-    template: TemplateStack, *, service_root: Path, endpoint_url: str, vonage_url: str, cert: Path, tmp: Path
-) -> list[Contestant]:
-    home = tmp / "home"
+@dataclass(frozen=True)
+class OfflineDeployment:
+    """Where the functions of one run come from and what they talk to."""
+
+    service_root: Path
+    endpoint_url: str  # moto server
+    vonage_url: str  # the Vonage simulator
+    cert: Path  # the simulator's certificate, trusted through the environment
+    tmp: Path
+    memory_mb: int
+
+
+def build_contestants(template: TemplateStack, deployment: OfflineDeployment) -> list[Contestant]:
+    """The API rows: the baseline, the service doing the same job, the full function."""
+    service_root, endpoint_url, vonage_url = deployment.service_root, deployment.endpoint_url, deployment.vonage_url
+    cert, memory_mb = deployment.cert, deployment.memory_mb
+    home = deployment.tmp / "home"
     baseline = Contestant(
         "baseline",
         "baseline (vonage SDK)",
@@ -81,6 +106,7 @@ def build_contestants(
             "VONAGE_API_HOST": vonage_url.removeprefix("https://"),
             "REQUESTS_CA_BUNDLE": str(cert),
         },
+        memory_mb,
     )
     service_env = {
         **lambda_environment("rcs-revoker-bench-revoke-api", endpoint_url, home),
@@ -95,9 +121,25 @@ def build_contestants(
         SERVICE_PYTHON,
         pythonpath,
         {**service_env, "POWERTOOLS_IDEMPOTENCY_DISABLED": "true", "EVENT_BUS_NAME": "", "LEDGER_TABLE_NAME": ""},
+        memory_mb,
     )
-    full = Contestant("service_full", "service (full)", SERVICE_PYTHON, pythonpath, dict(service_env))
+    full = Contestant("service_full", "service (full)", SERVICE_PYTHON, pythonpath, dict(service_env), memory_mb)
     return [baseline, same_job, full]
+
+
+def entry_point(template: TemplateStack, logical_id: str, deployment: OfflineDeployment) -> Contestant:
+    """The function `logical_id` of the template, as deployed (its CodeUri's handler, its environment)."""
+    service_root, tmp = deployment.service_root, deployment.tmp
+    properties = template.template["Resources"][logical_id]["Properties"]
+    code_uri = Path(str(properties["CodeUri"]).rstrip("/"))
+    environment = {
+        **lambda_environment(f"{STACK_NAME}-{logical_id}", deployment.endpoint_url, tmp / "home"),
+        **template.function_environment(logical_id),
+        "VONAGE_API_BASE_URL": deployment.vonage_url,
+        "SSL_CERT_FILE": str(deployment.cert),
+    }
+    pythonpath = [service_root / "layers" / "revoker" / "python", service_root / code_uri]
+    return Contestant(logical_id, logical_id, SERVICE_PYTHON, pythonpath, environment, deployment.memory_mb)
 
 
 def describe(contestant: Contestant) -> dict[str, Any]:
@@ -130,3 +172,14 @@ def versions(contestant: Contestant) -> dict[str, str]:
         [str(contestant.python), "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     return dict(json.loads(result.stdout))
+
+
+def deployed_memory_mb(template_path: Path) -> int:
+    """The functions' memory as template.yaml deploys it: Globals' MemorySize, or the parameter it names."""
+    template = load_template(template_path)
+    memory = template.get("Globals", {}).get("Function", {}).get("MemorySize")
+    if isinstance(memory, dict) and "Ref" in memory:
+        memory = template.get("Parameters", {}).get(memory["Ref"], {}).get("Default")
+    if memory is None:
+        return LAMBDA_DEFAULT_MEMORY_MB
+    return int(memory)

@@ -2,15 +2,23 @@
 
 Standard library only, so that it adds nothing to either contestant's imports. It is started by
 bench/probe_process.py with the contestant's virtual-environment python, its PYTHONPATH and the environment
-its deployed function would have; it prints its result as the last stdout line, prefixed with RESULT_PREFIX
-(the function's own logs, which go to stdout as on Lambda, come before it).
+its deployed function would have (and, when the CPU share is emulated, inside its cgroup); it prints its
+result as the last stdout line, prefixed with RESULT_PREFIX (the function's own logs, which go to stdout as
+on Lambda, come before it).
 
-    python -P bench/probe.py --handler-module handler --event events/api_revoke_by_region.json \
-        --body '{"region": "eu"}' --message-uuid UUID [--warm 1000]
+The events come from a file of JSON lines `[request_id, event]` (bench/entry_events.py writes it): the first
+line is the cold invocation, read before the import; the others, read after the first answer, are the warm
+invocations, each timed by wall clock and by this process's CPU (all its threads: a worker's batch of ten).
+
+    python -P bench/probe.py --handler-module handler --events events.jsonl [--restore] [--expect 202]
+
+--restore: what a SnapStart restore would leave before the first invocation: the init done (imports,
+clients built), then every pooled connection closed (urllib3's and botocore's pool managers), the cached
+secret, parsed credentials and JWT dropped. The first invocation is then timed from the restore.
 """
 
 import argparse
-import copy
+import gc
 import importlib
 import json
 import resource
@@ -38,77 +46,113 @@ class ProbeLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def api_event(template: dict[str, Any], message_uuid: str, body: str, request_id: str) -> dict[str, Any]:
-    """The REST API proxy event of template (events/api_revoke_by_region.json) for one message and body."""
-    event = copy.deepcopy(template)
-    event["path"] = f"/messages/{message_uuid}/revoke"
-    event["pathParameters"] = {"message_uuid": message_uuid}
-    event["requestContext"]["path"] = "/v1" + event["path"]
-    event["requestContext"]["requestId"] = request_id
-    event["body"] = body
-    event["isBase64Encoded"] = False
-    return event
-
-
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KB
 
 
 def cpu_ms() -> float:
-    """CPU time of this process so far (user + system), interpreter start-up included; waits excluded."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return (usage.ru_utime + usage.ru_stime) * 1000
+    """CPU time of this process so far (user + system, every thread), interpreter start-up included."""
+    return time.process_time() * 1000
+
+
+def answer_of(response: Any) -> str:
+    """One word for an invocation's answer, whatever the entry point: the HTTP status, the event's outcome,
+    or "ok" / "failed:N" for an SQS batch (N records reported back)."""
+    if isinstance(response, dict):
+        if "statusCode" in response:
+            return str(response["statusCode"])
+        if "batchItemFailures" in response:
+            failures = response["batchItemFailures"]
+            return f"failed:{len(failures)}" if failures else "ok"
+        if "outcome" in response:
+            return str(response["outcome"])
+    return "other"
+
+
+def simulate_restore() -> dict[str, int]:
+    """Closes every pooled connection and drops the cached secret, credentials and JWT; what was found of each.
+
+    Found by type in the garbage collector's objects, so that the probe needs no hook in the service (the
+    real SnapStart hooks are the service's to write). The handlers gc.freeze() what their init built, and
+    frozen objects are not listed: unfrozen for the search, frozen again after.
+    """
+    gc.unfreeze()
+    try:
+        objects = gc.get_objects()
+    finally:
+        gc.freeze()
+    urllib3 = sys.modules.get("urllib3")
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters.base")
+    pool_manager = getattr(urllib3, "PoolManager", None)
+    provider = getattr(parameters, "BaseProvider", None)
+    dropped = {"pool_managers": 0, "parameter_caches": 0, "credentials": 0, "jwt_signers": 0}
+    for obj in objects:
+        if pool_manager is not None and isinstance(obj, pool_manager):
+            obj.clear()  # closes its pools' connections: the next request connects (and shakes TLS hands) again
+            dropped["pool_managers"] += 1
+        elif provider is not None and isinstance(obj, provider):
+            obj.clear_cache()
+            dropped["parameter_caches"] += 1
+        elif type(obj).__name__ == "SecretsManagerCredentials":
+            obj._current = None  # the parsed key
+            dropped["credentials"] += 1
+        elif type(obj).__name__ == "VonageJwtSigner":
+            obj._current = None
+            dropped["jwt_signers"] += 1
+    return dropped
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--handler-module", default="handler")
     parser.add_argument("--handler-function", default="lambda_handler")
-    parser.add_argument("--event", required=True, help="API Gateway event to shape requests after")
-    parser.add_argument("--body", required=True)
-    parser.add_argument("--message-uuid", required=True, help="the message of the first request")
+    parser.add_argument("--events", required=True, help="JSON lines [request_id, event]: the first is the cold one")
+    parser.add_argument("--expect", default="202", help="the answer (answer_of) every invocation should give")
     parser.add_argument("--function-name", default="bench-function")
     parser.add_argument("--memory-mb", type=int, default=256)
     parser.add_argument("--timeout-s", type=float, default=15.0)
-    parser.add_argument("--warm", type=int, default=0, help="then this many requests, each for a new message")
+    parser.add_argument("--restore", action="store_true", help="simulate a SnapStart restore before the first")
     parser.add_argument("--profile-out", help="cProfile the warm requests into this file (pstats format)")
     args = parser.parse_args()
-    with open(args.event, encoding="utf-8") as stream:
-        template = json.load(stream)
-    first_event = api_event(template, args.message_uuid, args.body, args.message_uuid)
-    first_context = ProbeLambdaContext(args.message_uuid, args.function_name, args.memory_mb, args.timeout_s)
+    with open(args.events, encoding="utf-8") as stream:
+        request_id, first_event = json.loads(stream.readline())
 
     started = time.perf_counter()
     module = importlib.import_module(args.handler_module)
     imported = time.perf_counter()
     handler = getattr(module, args.handler_function)
+    result: dict[str, Any] = {"import_ms": (imported - started) * 1000}
+    if args.restore:
+        result["restore_dropped"] = simulate_restore()
+        imported = time.perf_counter()  # the first invocation is timed from the restore
+    first_context = ProbeLambdaContext(request_id, args.function_name, args.memory_mb, args.timeout_s)
+    cpu_before = cpu_ms()
     response = handler(first_event, first_context)
     answered = time.perf_counter()
-    result: dict[str, Any] = {
-        "import_ms": (imported - started) * 1000,
-        "first_invoke_ms": (answered - imported) * 1000,
-        "first_status": response.get("statusCode"),
-        "first_body": str(response.get("body"))[:500],
-        "peak_rss_mb": peak_rss_mb(),
-        "cpu_ms": cpu_ms(),
-    }
-    if args.warm > 0:
-        result.update(warm(handler, template, args))
+    result.update(
+        {
+            "first_invoke_ms": (answered - imported) * 1000,
+            "first_cpu_ms": cpu_ms() - cpu_before,
+            "first_answer": answer_of(response),
+            "first_body": str(response.get("body") if isinstance(response, dict) else response)[:500],
+            "peak_rss_mb": peak_rss_mb(),
+            "cpu_ms": cpu_ms(),
+        }
+    )
+    result.update(warm(handler, args))
     sys.stdout.flush()
     print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
 
 
-def warm(handler: Any, template: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    import uuid  # only now: the first request is measured before the probe imports anything the handler might
-
-    requests = []  # built before the clock starts; each context is made just before its call (its deadline runs)
-    for _ in range(args.warm):
-        request_id = str(uuid.uuid4())
-        requests.append((api_event(template, str(uuid.uuid4()), args.body, request_id), request_id))
+def warm(handler: Any, args: argparse.Namespace) -> dict[str, Any]:
+    with open(args.events, encoding="utf-8") as stream:
+        stream.readline()
+        requests = [json.loads(line) for line in stream if line.strip()]  # parsed before the clock starts
     latencies_ms: list[float] = []
-    statuses: dict[str, int] = {}
-    unexpected: list[str] = []  # the first few answers other than 202
+    cpu_ms_each: list[float] = []
+    answers: dict[str, int] = {}
+    unexpected: list[str] = []  # the first few answers other than the one expected
     profiler = None
     if args.profile_out:
         import cProfile
@@ -116,25 +160,28 @@ def warm(handler: Any, template: dict[str, Any], args: argparse.Namespace) -> di
         profiler = cProfile.Profile()
         profiler.enable()
     loop_started, cpu_started = time.perf_counter(), cpu_ms()
-    for event, request_id in requests:
+    for request_id, event in requests:
+        # Each context is made just before its call: its deadline runs from there.
         context = ProbeLambdaContext(request_id, args.function_name, args.memory_mb, args.timeout_s)
-        before = time.perf_counter()
+        before, cpu_before = time.perf_counter(), cpu_ms()
         response = handler(event, context)
         latencies_ms.append((time.perf_counter() - before) * 1000)
-        status = str(response.get("statusCode"))
-        statuses[status] = statuses.get(status, 0) + 1
-        if status != "202" and len(unexpected) < 3:
-            unexpected.append(str(response.get("body"))[:500])
+        cpu_ms_each.append(cpu_ms() - cpu_before)
+        answer = answer_of(response)
+        answers[answer] = answers.get(answer, 0) + 1
+        if answer != args.expect and len(unexpected) < 3:
+            unexpected.append(str(response)[:500])
     loop_s, loop_cpu_ms = time.perf_counter() - loop_started, cpu_ms() - cpu_started
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(args.profile_out)
     return {
-        "warm_requests": args.warm,
+        "warm_requests": len(requests),
         "warm_wall_s": loop_s,
         "warm_cpu_ms": loop_cpu_ms,
         "warm_latencies_ms": latencies_ms,
-        "warm_statuses": statuses,
+        "warm_cpu_ms_each": cpu_ms_each,
+        "warm_answers": answers,
         "warm_unexpected_answers": unexpected,
         "peak_rss_mb_after_warm": peak_rss_mb(),
     }

@@ -9,11 +9,18 @@ import platform
 from pathlib import Path
 from typing import Any
 
-# Targets of the issue, checked against the "same job" row (reported, not asserted).
-TARGET_COLD_RATIO = 0.5
-TARGET_RPS_RATIO = 10.0
-TARGET_P50_MS = 2.0
-TARGET_RSS_MB = 100.0
+from bench.cold_start import cold_figure_ms
+from bench.peak_rss import TARGET_RSS_MB
+
+# Targets of issue 16, checked at the deployed memory's CPU share (reported, never asserted).
+TARGET_SAME_JOB_COLD_RATIO = 0.45  # same-job cold start vs the SDK baseline's
+TARGET_RESTORE_RATIO = 0.15  # the restore path vs the baseline's cold start
+TARGET_CPU_RATIO = 0.5  # the full function's CPU per warm request vs REFERENCE_FULL_CPU_MS
+# The full function's CPU per warm request at 256 MB when the target was set: bench/README.md's run of
+# 2026-12-02 on the 2-core machine (18.1 ms; 19.9 ms on a full core in the same run).
+REFERENCE_FULL_CPU_MS = 18.1
+TARGET_AWS_CALLS = 3.0  # AWS calls on the request path, per entry point
+TARGET_BULK_CPU_MS_PER_ITEM = 0.3
 
 
 def machine() -> dict[str, Any]:
@@ -25,35 +32,60 @@ def machine() -> dict[str, Any]:
     }
 
 
+def load() -> list[float]:
+    """The machine's load average (1, 5, 15 min): other work shares the 2 cores during a run."""
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+def _target(name: str, measured: str, passed: bool) -> dict[str, Any]:
+    return {"target": name, "measured": measured, "pass": passed}
+
+
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     cold, warm = report["cold"], report["warm"]
-    base_cold = cold["baseline"]["wall_ms"]["median"]
-    same_cold = cold["service_same_job"]["wall_ms"]["median"]
-    base_rps = warm["baseline"]["rps"]
-    same_rps = warm["service_same_job"]["rps"]
-    same_p50 = warm["service_same_job"]["p50_ms"]
-    same_rss = cold["service_same_job"]["peak_rss_mb"]["median"]
+    base = cold_figure_ms(cold["baseline"])
+    same = cold_figure_ms(cold["service_same_job"])
+    restore = cold_figure_ms(cold["service_restore"])
+    full_cpu = warm["service_full"]["cpu_ms_per_request"]
+    bulk = report["bulk_submit"]["cpu_ms_per_item"]
+    calls = {"API revoke": warm["service_full"]["aws_calls_per_request"]}
+    entry = report["entry_points"]
+    calls["EventBridge event"] = entry["RevokeEventFunction"]["aws_calls_per_request"]
+    calls["worker record"] = entry["RevokeWorkerFunction"]["aws_calls_per_record"]
+    calls["timer fire"] = entry["RevokeTimerFunction"]["aws_calls_per_request"]
+    known_calls = {name: n for name, n in calls.items() if n is not None}
+    rss = report["peak_rss"]
     return [
-        {
-            "target": f"cold median <= {TARGET_COLD_RATIO} x baseline",
-            "measured": f"{same_cold:.0f} ms vs {base_cold:.0f} ms = {same_cold / base_cold:.2f} x",
-            "pass": same_cold <= TARGET_COLD_RATIO * base_cold,
-        },
-        {
-            "target": f"warm rps >= {TARGET_RPS_RATIO:g} x baseline",
-            "measured": f"{same_rps:.0f} vs {base_rps:.0f} rps = {same_rps / base_rps:.1f} x",
-            "pass": same_rps >= TARGET_RPS_RATIO * base_rps,
-        },
-        {
-            "target": f"warm p50 < {TARGET_P50_MS:g} ms",
-            "measured": f"{same_p50:.2f} ms",
-            "pass": same_p50 < TARGET_P50_MS,
-        },
-        {
-            "target": f"peak RSS <= {TARGET_RSS_MB:g} MB",
-            "measured": f"{same_rss:.1f} MB",
-            "pass": same_rss <= TARGET_RSS_MB,
-        },
+        _target(
+            f"same-job cold start <= {TARGET_SAME_JOB_COLD_RATIO} x baseline's",
+            f"{same:.0f} ms vs {base:.0f} ms = {same / base:.2f} x",
+            same <= TARGET_SAME_JOB_COLD_RATIO * base,
+        ),
+        _target(
+            f"restore path <= {TARGET_RESTORE_RATIO} x baseline's cold start",
+            f"{restore:.0f} ms vs {base:.0f} ms = {restore / base:.2f} x",
+            restore <= TARGET_RESTORE_RATIO * base,
+        ),
+        _target(
+            f"full CPU/warm request <= {TARGET_CPU_RATIO} x {REFERENCE_FULL_CPU_MS} ms",
+            f"{full_cpu:.2f} ms = {full_cpu / REFERENCE_FULL_CPU_MS:.2f} x",
+            full_cpu <= TARGET_CPU_RATIO * REFERENCE_FULL_CPU_MS,
+        ),
+        _target(
+            f"AWS calls per request <= {TARGET_AWS_CALLS:g}, each entry point",
+            ", ".join(f"{name} {n:g}" for name, n in known_calls.items()) or "not counted",
+            bool(known_calls) and all(n <= TARGET_AWS_CALLS for n in known_calls.values()),
+        ),
+        _target(
+            f"bulk submit <= {TARGET_BULK_CPU_MS_PER_ITEM} ms CPU per item",
+            f"{bulk:.3f} ms",
+            bulk <= TARGET_BULK_CPU_MS_PER_ITEM,
+        ),
+        _target(
+            f"peak RSS <= {TARGET_RSS_MB:g} MB after {report['settings']['rss_requests']} requests",
+            ", ".join(f"{name} {r['peak_rss_mb']:.0f}" for name, r in rss.items()),
+            all(r["pass"] for r in rss.values()),
+        ),
     ]
 
 

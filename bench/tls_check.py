@@ -17,8 +17,8 @@ def tls_check(contestants: list[Contestant], tmp: Path) -> dict[str, str]:
         if variable is None:
             continue
         environment = {k: v for k, v in contestant.environment().items() if k != variable}
-        result = probe(contestant, tmp, env=environment, expect_accepted=False).result
-        status = result["first_status"]
-        verdict = "verified" if status != 202 else "NOT VERIFIED: accepted an untrusted certificate"
+        result = probe(contestant, tmp, env=environment, check_first=False).result
+        status = result["first_answer"]
+        verdict = "verified" if status != "202" else "NOT VERIFIED: accepted an untrusted certificate"
         checks[contestant.key] = f"{verdict} (without {variable}: answered {status})"
     return checks

@@ -30,7 +30,7 @@ def profile_service(contestant: Contestant, tmp: Path, requests: int = 1000) -> 
         "top_self": sorted(rows, key=lambda r: r["self_ms_per_request"], reverse=True)[:30],
         "requests": requests,
         "warm_wall_s": round(run_.result["warm_wall_s"], 3),
-        "statuses": run_.result["warm_statuses"],
+        "statuses": run_.result["warm_answers"],
         "unexpected_answers": run_.result["warm_unexpected_answers"],
     }
 
