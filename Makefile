@@ -27,7 +27,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 
 .PHONY: help setup lock hooks run serve test lint typecheck unit integration load storm soak coverage template build security \
-	checkov audit deploy clean
+	checkov audit deploy smoke clean
 
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
@@ -44,6 +44,7 @@ help:
 	@echo "make security - checkov over the template (as written and as SAM transforms it), pip-audit of the dependencies"
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
+	@echo "make smoke STACK=name - after a deploy: every step of a revocation, against a made-up message"
 	@echo "make bench    - at Lambda's CPU share: cold start, warm path, entry points, memory sizes and cost, vs the official SDK"
 	@echo "make bench-bulk - 1,000 revocations through the bulk path (API, queue, worker)"
 	@echo "make bench-timers - 500 deferred revocations: how late they fire, and the cost per million"
@@ -195,6 +196,14 @@ build: $(SAM_VENV)/.installed
 
 deploy: build
 	$(SAM) deploy --guided
+
+# `make smoke STACK=name`: after a deploy, the deployed stack's every step of a revocation (the secret, the JWT,
+# the region's Vonage host) against a made-up message UUID (POST /dry-runs/revoke): nothing revoked, recorded or
+# published. With your AWS credentials (execute-api:Invoke, cloudformation:DescribeStacks). SMOKE_ARGS: e.g.
+# "--country SG" to prove another region's host (default eu).
+smoke: $(VENV)/.installed
+	@test -n "$(STACK)" || { echo "make smoke needs STACK=<the deployed stack's name>"; exit 2; }
+	$(VENV)/bin/rcs-revoker --stack $(STACK) smoke $(SMOKE_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) $(SECURITY_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(COVERAGE_DIR)

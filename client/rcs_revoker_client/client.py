@@ -79,6 +79,26 @@ class Revocation:
 
 
 @dataclass(frozen=True, slots=True)
+class DryRunReport:
+    """POST /dry-runs/revoke: each step's `ok` and `detail` (and `reason` when it failed)."""
+
+    ok: bool
+    host: str | None
+    steps: list[dict[str, Any]]
+    document: dict[str, Any]
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> DryRunReport:
+        steps = document.get("steps")
+        return cls(
+            document.get("ok") is True,
+            document.get("host"),
+            [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else [],
+            document,
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class BatchReceipt:
     """POST /revocations: what was queued; `rejected` holds each refused item's problem (with its `index`)."""
 
@@ -198,6 +218,14 @@ class RevokerClient:
 
     def batch(self, batch_id: str) -> BatchStatus:
         return BatchStatus.of(self._call("GET", f"/batches/{_segment(batch_id)}"))
+
+    def dry_run(
+        self, *, region: str | None = None, country: str | None = None, agent_id: str | None = None
+    ) -> DryRunReport:
+        """Every step of a revocation (validate, region, credentials, Vonage) against a message UUID the service
+        makes up: nothing is revoked or recorded. Safe to repeat."""
+        selector = {"region": region, "country": country, "agent_id": agent_id}
+        return DryRunReport.of(self._call("POST", "/dry-runs/revoke", {k: v for k, v in selector.items() if v}))
 
     def wait(
         self,

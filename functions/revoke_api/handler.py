@@ -1,7 +1,6 @@
 """API Gateway entry point: POST /messages/{message_uuid}/revoke, DELETE /messages/{message_uuid}/revocation,
-POST /revocations,
-GET /revocations/{message_uuid}, GET /batches/{batch_id}. Routing only: each route is one call into the
-use cases, every error becomes problem+json in rcs_revoker.api.problems.
+POST /revocations, GET /revocations/{message_uuid}, GET /batches/{batch_id}, POST /dry-runs/revoke. Routing
+only: each route is one call into the use cases, every error becomes problem+json in rcs_revoker.api.problems.
 
 Routed by hand on the (method, resource) pair API Gateway has already matched, rather than with Powertools'
 APIGatewayRestResolver: importing aws_lambda_powertools.event_handler costs about 110 ms of every cold
@@ -62,6 +61,13 @@ def get_revocation(event: dict[str, Any], context: LambdaContext) -> HttpRespons
     return HttpResponse.json(200, service().read_ledger.revocation(_path_parameter(event, "message_uuid")))
 
 
+def dry_run_revoke(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
+    invocation = Invocation.from_lambda("api", request_id(event) or context.aws_request_id, context)
+    body = _body(event)
+    report = service().dry_run(lambda probe: parse_revocation_fields(probe, body), invocation)
+    return HttpResponse.json(200, report.as_dict())
+
+
 def get_batch(event: dict[str, Any], context: LambdaContext) -> HttpResponse:
     return HttpResponse.json(200, service().read_ledger.batch(_path_parameter(event, "batch_id")))
 
@@ -72,6 +78,7 @@ OPERATIONS: dict[str, Route] = {
     "SubmitBatch": submit_revocations,
     "GetRevocation": get_revocation,
     "GetBatch": get_batch,
+    "DryRunRevoke": dry_run_revoke,
 }
 # The route table is rcs_revoker.api.routes: a route without an operation fails here, at import.
 ROUTES: dict[tuple[str, str], Route] = {route: OPERATIONS[name] for route, name in API_ROUTES.items()}

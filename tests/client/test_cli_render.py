@@ -325,3 +325,46 @@ def test_an_answer_that_is_not_json_still_reads_as_a_problem() -> None:
     problem = Problem.from_answer(502, b"<html>Bad gateway</html>")
     assert (problem.title, problem.detail, problem.reason) == ("Bad Gateway", "<html>Bad gateway</html>", None)
     assert "try again" in (what_to_do(problem) or "")
+
+
+def test_smoke_prints_each_step_and_exits_3_when_one_failed(server: ScriptedServer) -> None:
+    passed = {
+        "dry_run": True,
+        "ok": True,
+        "probe_message_uuid": UUID,
+        "region": "eu",
+        "host": "api-eu.nexmo.com",
+        "steps": [
+            {"step": "validated", "ok": True, "detail": "The request is valid.", "reason": None},
+            {"step": "vonage", "ok": True, "detail": "api-eu.nexmo.com accepted this stack's JWT.", "reason": None},
+        ],
+    }
+    failed = {
+        **passed,
+        "ok": False,
+        "steps": [
+            {"step": "validated", "ok": True, "detail": "The request is valid.", "reason": None},
+            {
+                "step": "credentials",
+                "ok": False,
+                "detail": "The secret does not exist.",
+                "reason": "service-misconfigured",
+            },
+        ],
+    }
+    server.script(Step(200, passed), Step(200, failed))
+
+    code, out, _ = cli(server, "smoke")
+    assert code == ExitCode.OK
+    assert out.splitlines() == [
+        "ok   validated: The request is valid.",
+        "ok   vonage: api-eu.nexmo.com accepted this stack's JWT.",
+        "smoke test passed: a revocation through api-eu.nexmo.com would be sent and signed as it should",
+    ]
+    code, out, _ = cli(server, "smoke", "--country", "SG")
+    assert code == ExitCode.UNAVAILABLE
+    assert "FAIL credentials: The secret does not exist. [service-misconfigured]" in out
+    assert out.splitlines()[-1].startswith("smoke test FAILED")
+    # With no selector EMEA's host is proved; a selector is sent as given
+    assert [json.loads(r.body) for r in server.received] == [{"region": "eu"}, {"country": "SG"}]
+    assert {r.path for r in server.received} == {"/dry-runs/revoke"}

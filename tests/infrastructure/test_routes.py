@@ -33,7 +33,8 @@ FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
 
 def reference_docs() -> list[Path]:
     """Where the routes are documented: README.md, and docs/**/*.md once the reference moves there."""
-    return [REPO_ROOT / "README.md", *sorted((REPO_ROOT / "docs").rglob("*.md"))]
+    pages = sorted(page for page in (REPO_ROOT / "docs").rglob("*.md") if "node_modules" not in page.parts)
+    return [REPO_ROOT / "README.md", *pages]
 
 
 def headings(markdown: str) -> Iterator[tuple[int, str]]:

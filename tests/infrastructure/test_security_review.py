@@ -131,9 +131,9 @@ def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[s
     permissions = {
         k: r["Properties"] for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Permission"
     }
-    # Six API routes (five of the API function, the webhook), the EventBridge rule and the reconciler's schedule.
+    # The API routes (the API function's and the webhook), the EventBridge rule and the reconciler's schedule.
     # (The timers' schedules target the timer queue, not a function: no permission.)
-    assert len(permissions) == 8
+    assert len(permissions) == len(API_ROUTES) + len(WEBHOOK_ROUTES) + 2
     # The route each API permission must be scoped to, by function.
     routes = {
         "RevokeApiFunction": {execute_api_arn(method, path) for method, path in API_ROUTES},

@@ -328,3 +328,16 @@ def test_a_wrong_secret_key_is_refused_as_api_gateway_refuses_it(
     assert "403" in err
     assert "signature" in err.lower()
     assert "Traceback" not in err
+
+
+def test_smoke_proves_a_revocation_s_every_step_against_serve(serve: Serve) -> None:
+    code, out, err = cli(serve.url, "smoke", "--country", "FR")
+
+    assert code == ExitCode.OK, (out, err)
+    assert [line.split(":")[0] for line in out.splitlines()[:4]] == [
+        "ok   validated",
+        "ok   region",
+        "ok   credentials",
+        "ok   vonage",
+    ]
+    assert out.splitlines()[-1].startswith("smoke test passed: a revocation through api-eu.nexmo.com")

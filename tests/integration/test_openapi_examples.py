@@ -300,7 +300,12 @@ ANSWER_EXAMPLES = [example for example in examples() if example.status is not No
 
 def test_the_document_has_examples_of_requests_and_of_answers() -> None:
     # Else every test below could pass on a document whose examples moved where examples() does not look.
-    assert {example.operation for example in REQUEST_EXAMPLES} == {"Revoke", "SubmitBatch", "VonageStatus"}
+    assert {example.operation for example in REQUEST_EXAMPLES} == {
+        "Revoke",
+        "SubmitBatch",
+        "DryRunRevoke",
+        "VonageStatus",
+    }
     assert len(ANSWER_EXAMPLES) >= 40
 
 

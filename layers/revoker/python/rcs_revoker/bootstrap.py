@@ -18,6 +18,7 @@ from rcs_revoker.deadlines import time_left
 from rcs_revoker.domain.ports import IdempotencyStore
 from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.usecases.cancel_revocation import CancelScheduledRevocation
+from rcs_revoker.usecases.dry_run import DryRunRevocation
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
 from rcs_revoker.usecases.fire_timer import FireTimer
 from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
@@ -45,6 +46,7 @@ class Service:
     reconcile: ReconcileLedger
     fire_timer: FireTimer
     cancel_revocation: CancelScheduledRevocation
+    dry_run: DryRunRevocation
 
 
 @cache
@@ -52,10 +54,9 @@ def service() -> Service:
     """The service of this container: built at cold start (the handlers call it at import), then reused."""
     config = settings()
     credentials = SecretsManagerCredentials(config.vonage_secret_id)  # one cache for the PATCH and the webhook
+    vonage = VonageMessagesClient(credentials, base_url_override=config.vonage_api_base_url)
     domain = RevocationService(
-        agents=DynamoDbAgentDirectory(config.agents_table_name),
-        vonage=VonageMessagesClient(credentials, base_url_override=config.vonage_api_base_url),
-        default_region=config.default_region,
+        agents=DynamoDbAgentDirectory(config.agents_table_name), vonage=vonage, default_region=config.default_region
     )
     store: IdempotencyStore = (
         NoIdempotencyStore()
@@ -100,6 +101,7 @@ def service() -> Service:
             ledger=ledger, wake_ups=wake_ups, revoke=revoke_queued, queue_max_delay_s=queue_max_delay_s
         ),
         cancel_revocation=CancelScheduledRevocation(ledger=ledger, wake_ups=wake_ups),
+        dry_run=DryRunRevocation(regions=domain, vonage=vonage),
     )
 
 

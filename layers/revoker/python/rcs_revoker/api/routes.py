@@ -15,6 +15,8 @@ API_ROUTES: Final[Mapping[tuple[str, str], str]] = MappingProxyType(
         ("POST", "/revocations"): "SubmitBatch",
         ("GET", "/revocations/{message_uuid}"): "GetRevocation",
         ("GET", "/batches/{batch_id}"): "GetBatch",
+        # The smoke test: a revocation's every step against a made-up message UUID, nothing revoked or recorded.
+        ("POST", "/dry-runs/revoke"): "DryRunRevoke",
     }
 )
 
