@@ -14,44 +14,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
-import yaml
 from openapi_spec_validator import validate
 
 from offline.cfn_template import api_routes
 from rcs_revoker.api.problems import _PROBLEMS, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_PREFIX
 from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
 from rcs_revoker.domain.errors import VonageUnprocessable
-from tests.infrastructure.sam_template import REPO_ROOT
+from tests.openapi_kit import DOCUMENT, load, resolved
 
-DOCUMENT_PATH = REPO_ROOT / "docs" / "openapi.yaml"
 # The problem types answered outside the table of rcs_revoker.api.problems (its route_not_found, internal_error).
 UNTABLED_PROBLEMS = {"route-not-found": (404, "No such route"), "internal-error": (500, "Internal error")}
 SIGV4: list[dict[str, list[str]]] = [{"sigv4": []}]
 VONAGE_SIGNATURE: list[dict[str, list[str]]] = [{"vonageSignedWebhook": []}]
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-
-
-def load(path: Path = DOCUMENT_PATH) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return document
-
-
-DOCUMENT = load()
-
-
-def resolved(node: Any) -> Any:
-    """`node`, or what its $ref names in this document (components other than schemas)."""
-    while isinstance(node, dict) and "$ref" in node and not node["$ref"].startswith("#/components/schemas"):
-        target: Any = DOCUMENT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:

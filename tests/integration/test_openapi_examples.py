@@ -24,7 +24,6 @@ from typing import Any
 import boto3
 import jsonschema
 import pytest
-import yaml
 
 from offline.aws_seed import put_agent, store_vonage_secret
 from offline.lambda_context import LocalLambdaContext
@@ -36,7 +35,6 @@ from tests.conftest import (
     APPLICATION_ID,
     IDEMPOTENCY_TABLE,
     LEDGER_TABLE,
-    REPO_ROOT,
     SECRET_NAME,
     SIGNATURE_SECRET,
     Stack,
@@ -44,8 +42,8 @@ from tests.conftest import (
     body_of,
     eventbridge_event,
 )
+from tests.openapi_kit import DOCUMENT, resolved
 
-DOCUMENT: dict[str, Any] = yaml.safe_load((REPO_ROOT / "docs" / "openapi.yaml").read_text(encoding="utf-8"))
 # The path parameters of an example that names none; the request id of every request (an answer's `instance`).
 DEFAULT_PATH = {
     "message_uuid": "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab",
@@ -56,16 +54,6 @@ WEBHOOK_HANDLER = "functions.status_webhook.handler"
 API_HANDLER = "functions.revoke_api.handler"
 # The refusals of the input itself: what a request example must never get.
 INPUT_REFUSALS = {"urn:rcs-revoker:problem:invalid-request", "urn:rcs-revoker:problem:request-too-large"}
-
-
-def resolved(node: Any) -> Any:
-    """`node`, or what its $ref names in this document."""
-    while isinstance(node, dict) and "$ref" in node and not node["$ref"].startswith("#/components/schemas"):
-        target: Any = DOCUMENT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
 
 
 @dataclass(frozen=True)
