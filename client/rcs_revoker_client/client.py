@@ -20,6 +20,7 @@ from urllib.parse import quote
 from botocore.exceptions import BotoCoreError
 from botocore.session import Session
 
+from rcs_revoker_client.documents import objects_in
 from rcs_revoker_client.endpoint import Endpoint, parse_endpoint, resolve_endpoint
 from rcs_revoker_client.errors import ConfigurationError, Problem, ProblemError, ServiceUnreachable, WaitTimedOut
 from rcs_revoker_client.signing import signer_for
@@ -67,13 +68,12 @@ class Revocation:
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> Revocation:
-        timeline = document.get("timeline")
         return cls(
             str(document.get("message_uuid")),
             str(document.get("state")),
             document.get("fallback"),
             bool(document.get("settled")),
-            [entry for entry in timeline if isinstance(entry, dict)] if isinstance(timeline, list) else [],
+            objects_in(document, "timeline"),
             document,
         )
 
@@ -89,11 +89,10 @@ class DryRunReport:
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> DryRunReport:
-        steps = document.get("steps")
         return cls(
             document.get("ok") is True,
             document.get("host"),
-            [step for step in steps if isinstance(step, dict)] if isinstance(steps, list) else [],
+            objects_in(document, "steps"),
             document,
         )
 
@@ -110,12 +109,11 @@ class BatchReceipt:
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> BatchReceipt:
-        rejected = document.get("rejected")
         return cls(
             document.get("batch_id"),
             int(document.get("accepted") or 0),
             int(document.get("already_requested") or 0),
-            [item for item in rejected if isinstance(item, dict)] if isinstance(rejected, list) else [],
+            objects_in(document, "rejected"),
             document,
         )
 

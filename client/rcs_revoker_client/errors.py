@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Final
 
+from rcs_revoker_client.documents import objects_in
+
 PROBLEM_TYPE_PREFIX: Final = "urn:rcs-revoker:problem:"
 
 
@@ -56,8 +58,7 @@ class Problem:
     @property
     def rejected(self) -> list[dict[str, Any]]:
         """A batch with no valid item: each item's own problem."""
-        items = self.document.get("rejected")
-        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+        return objects_in(self.document, "rejected")
 
     @classmethod
     def from_answer(cls, status: int, body: bytes, retry_after: str | None = None) -> Problem:
