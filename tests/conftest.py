@@ -4,10 +4,12 @@ in-process with real event shapes) that the integration and load tests share: on
 
 import base64
 import copy
+import hashlib
 import importlib
 import io
 import json
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -276,6 +278,22 @@ class Stack:
         handler = self.handler("functions.revoke_event.handler")
         response: dict[str, Any] = handler.lambda_handler(event, LocalLambdaContext(timeout_s=timeout_s))
         return response
+
+    def hold_in_progress(self, message_uuid: str, *, for_s: float) -> None:
+        """Writes the message's idempotency record as another invocation holding it would leave it: in progress
+        for `for_s` seconds more (negative: an invocation that died, its Lambda context already expired). The key
+        is Powertools Idempotency's: the function's key prefix and the MD5 of the message UUID as JSON."""
+        digest = hashlib.md5(json.dumps(message_uuid).encode(), usedforsecurity=False).hexdigest()
+        now = time.time()
+        boto3.client("dynamodb", endpoint_url=self.moto.endpoint_url).put_item(
+            TableName=IDEMPOTENCY_TABLE,
+            Item={
+                "id": {"S": f"rcs-revoker#revoke#{digest}"},
+                "status": {"S": "INPROGRESS"},
+                "expiration": {"N": str(int(now + 3600))},
+                "in_progress_expiration": {"N": str(int((now + for_s) * 1000))},
+            },
+        )
 
     def queue_depth(self, queue_url: str) -> int:
         """Messages on the queue, visible, in flight or delayed."""

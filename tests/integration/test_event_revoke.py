@@ -1,7 +1,5 @@
 """The EventBridge entry point: at least once in, exactly one PATCH out, every final outcome published."""
 
-import hashlib
-import json
 import threading
 import time
 import uuid
@@ -283,17 +281,7 @@ def test_an_aws_failure_fails_the_invocation(stack: Stack) -> None:
 
 def test_an_attempt_that_died_in_progress_does_not_block_the_retry(stack: Stack) -> None:
     # Given a record left "in progress" by an invocation that timed out (its Lambda context expired)
-    key = "rcs-revoker#revoke#" + hashlib.md5(json.dumps(MESSAGE).encode(), usedforsecurity=False).hexdigest()
-    now = datetime.now(UTC).timestamp()
-    boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).put_item(
-        TableName=IDEMPOTENCY_TABLE,
-        Item={
-            "id": {"S": key},
-            "status": {"S": "INPROGRESS"},
-            "expiration": {"N": str(int(now + 3600))},
-            "in_progress_expiration": {"N": str(int((now - 1) * 1000))},
-        },
-    )
+    stack.hold_in_progress(MESSAGE, for_s=-1)
 
     result = stack.invoke_event(eventbridge_event({"message_uuid": MESSAGE, "region": "eu"}))
 

@@ -13,15 +13,12 @@ An answer matches its example field for field; within a text, numbers may differ
 ids are the run's own), nothing else may.
 """
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import jsonschema
 import pytest
 
@@ -33,7 +30,6 @@ from tests.conftest import (
     AGENTS_TABLE,
     API_KEY,
     APPLICATION_ID,
-    IDEMPOTENCY_TABLE,
     LEDGER_TABLE,
     SECRET_NAME,
     SIGNATURE_SECRET,
@@ -122,17 +118,7 @@ def revoke(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
 
 def in_progress(stack: Stack) -> None:
     """Another request holds the message's idempotency record, in progress, for a minute more."""
-    key = "rcs-revoker#revoke#" + hashlib.md5(json.dumps(MESSAGE).encode(), usedforsecurity=False).hexdigest()
-    now = datetime.now(UTC).timestamp()
-    boto3.client("dynamodb", endpoint_url=stack.moto.endpoint_url).put_item(
-        TableName=IDEMPOTENCY_TABLE,
-        Item={
-            "id": {"S": key},
-            "status": {"S": "INPROGRESS"},
-            "expiration": {"N": str(int(now + 3600))},
-            "in_progress_expiration": {"N": str(int((now + 60) * 1000))},
-        },
-    )
+    stack.hold_in_progress(MESSAGE, for_s=60)
 
 
 def delivered(stack: Stack) -> None:
