@@ -55,6 +55,10 @@ class DryRunReport:
         }
 
 
+# Vonage answered at all: the secret was read and the JWT signed before the request went out.
+CREDENTIALS_READ = DryRunStep("credentials", True, "The Vonage credentials were read and a JWT signed.")
+
+
 class DryRunRevocation:
     def __init__(
         self,
@@ -94,11 +98,10 @@ class DryRunRevocation:
             # Raised before anything is sent: the secret could not be read, or does not hold a usable key.
             return self._report(probe, [*steps, _failed("credentials", error)], region)
         except RevocationError as error:
-            steps.append(DryRunStep("credentials", True, "The Vonage credentials were read and a JWT signed."))
-            return self._report(probe, [*steps, _failed("vonage", error)], region)
+            return self._report(probe, [*steps, CREDENTIALS_READ, _failed("vonage", error)], region)
         answered = "404 for it" if vonage_request_id is None else f"202 (request {vonage_request_id})"
         steps += [
-            DryRunStep("credentials", True, "The Vonage credentials were read and a JWT signed."),
+            CREDENTIALS_READ,
             DryRunStep(
                 "vonage",
                 True,
