@@ -15,7 +15,7 @@ _LISTENING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
 
 
 class MotoServer:
-    """Starts `python -m moto.server` on a free loopback port and stops it (by its PID) at the end."""
+    """Starts moto's server (offline.moto_main) on a free loopback port and stops it (by its PID) at the end."""
 
     def __init__(self, startup_timeout_s: float = 60.0) -> None:
         self._startup_timeout_s = startup_timeout_s
@@ -33,7 +33,7 @@ class MotoServer:
         # The server logs every request: to a file, so that a full pipe can never block it.
         self._log = tempfile.NamedTemporaryFile(prefix="moto-server-", suffix=".log", delete=False)  # noqa: SIM115
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", "0"],
+            [sys.executable, "-m", "offline.moto_main", "-H", "127.0.0.1", "-p", "0"],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
