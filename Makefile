@@ -27,7 +27,7 @@ export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/revoker/python:$(CURDIR)
 
 .PHONY: help setup lock hooks run serve test lint typecheck unit integration load storm soak coverage template build security \
-	checkov audit deploy smoke clean
+	checkov audit deploy smoke agents clean
 
 help:
 	@echo "make run      - set up, start the offline stack (moto server + Vonage simulator) and revoke messages"
@@ -45,6 +45,7 @@ help:
 	@echo "make build    - sam build (layers for python3.13/arm64)"
 	@echo "make deploy   - sam build && sam deploy --guided"
 	@echo "make smoke STACK=name - after a deploy: every step of a revocation, against a made-up message"
+	@echo "make agents FILE=agents.csv STACK=name - check the agents of a file, write the good ones (TABLE=, CHECK=1)"
 	@echo "make bench    - at Lambda's CPU share: cold start, warm path, entry points, memory sizes and cost, vs the official SDK"
 	@echo "make bench-bulk - 1,000 revocations through the bulk path (API, queue, worker)"
 	@echo "make bench-timers - 500 deferred revocations: how late they fire, and the cost per million"
@@ -201,6 +202,13 @@ deploy: build
 # the region's Vonage host) against a made-up message UUID (POST /dry-runs/revoke): nothing revoked, recorded or
 # published. With your AWS credentials (execute-api:Invoke, cloudformation:DescribeStacks). SMOKE_ARGS: e.g.
 # "--country SG" to prove another region's host (default eu).
+# `make agents FILE=agents.csv STACK=<stack>` (or TABLE=<agents table>; CHECK=1 only checks): every record checked,
+# each bad one refused with its line, the good ones written (tools/load_agents.py).
+agents: $(VENV)/.installed
+	@test -n "$(FILE)" || { echo "make agents FILE=agents.csv STACK=<stack> (or TABLE=<agents table>)"; exit 2; }
+	$(PY) -m tools.load_agents "$(FILE)" $(if $(STACK),--stack "$(STACK)") $(if $(TABLE),--table "$(TABLE)") \
+		$(if $(CHECK),--check)
+
 smoke: $(VENV)/.installed
 	@test -n "$(STACK)" || { echo "make smoke needs STACK=<the deployed stack's name>"; exit 2; }
 	$(VENV)/bin/rcs-revoker --stack $(STACK) smoke $(SMOKE_ARGS)

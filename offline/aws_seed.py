@@ -51,13 +51,18 @@ def store_vonage_secret(
 
 
 def put_agent(
-    endpoint_url: str, table_name: str, agent_id: str, *, region: str | None = None, country: str | None = None
+    endpoint_url: str,
+    table_name: str,
+    agent_id: str,
+    *,
+    region: str | None = None,
+    country: str | None = None,
+    application: str | None = None,
 ) -> None:
     item: dict[str, Any] = {"agent_id": {"S": agent_id}}
-    if region is not None:
-        item["region"] = {"S": region}
-    if country is not None:
-        item["country"] = {"S": country}
+    for name, value in (("region", region), ("country", country), ("application", application)):
+        if value is not None:
+            item[name] = {"S": value}
     _client("dynamodb", endpoint_url).put_item(TableName=table_name, Item=item)
 
 

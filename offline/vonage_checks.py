@@ -111,6 +111,17 @@ def load_public_key(pem: str | bytes) -> RSAPublicKey:
     return key
 
 
+def claimed_application_id(authorization: str | None) -> str | None:
+    """The application a bearer JWT says it is from, before anything is verified (to pick the key that
+    verifies it); None when there is no such claim to read."""
+    _, _, token = (authorization or "").strip().partition(" ")
+    try:
+        claimed = jwt.decode(token.strip(), options={"verify_signature": False}).get("application_id")
+    except jwt.PyJWTError:
+        return None
+    return claimed if isinstance(claimed, str) else None
+
+
 def verify_bearer(authorization: str | None, key: RSAPublicKey, application_id: str, leeway_s: int) -> dict[str, Any]:
     """The claims of a valid bearer JWT for ``application_id``; anything else is a 401."""
     if not authorization:

@@ -48,6 +48,7 @@ from offline.vonage_checks import (
     check_body,
     check_content_type,
     check_send_body,
+    claimed_application_id,
     content_type_for,
     load_public_key,
     problem_document,
@@ -220,7 +221,8 @@ class VonageSimulator:
         self.default_outcome = Outcome.accepted()
         self._storm_ends = 0.0
         self._storm_retry_after: int | None = 1
-        self._public_key = load_public_key(public_key_pem)
+        # Each Vonage application's public key, by application id: this simulator's own, and any added.
+        self._public_keys = {application_id: load_public_key(public_key_pem)}
         self._host = host
         self._port = port
         self._latency_s = 0.0
@@ -294,10 +296,16 @@ class VonageSimulator:
             raise ValueError("latency cannot be negative")
         self._latency_s = seconds
 
-    def rotate_key(self, public_key_pem: str | bytes) -> None:
+    def rotate_key(self, public_key_pem: str | bytes, application_id: str | None = None) -> None:
+        """The key of ``application_id`` (this simulator's by default) is now ``public_key_pem``."""
         key = load_public_key(public_key_pem)
         with self._lock:
-            self._public_key = key
+            self._public_keys[application_id or self.application_id] = key
+
+    def add_application(self, application_id: str, public_key_pem: str | bytes) -> None:
+        """Another Vonage application of the account: JWTs that name it are checked with its key (until
+        ``reset``)."""
+        self.rotate_key(public_key_pem, application_id)
 
     def program(self, message_uuid: str, *outcomes: Outcome) -> None:
         with self._lock:
@@ -308,9 +316,10 @@ class VonageSimulator:
             self._all_queue.extend(outcomes)
 
     def reset(self) -> None:
-        """Clears outcomes, records, messages with their timers, and callbacks (queued and recorded); keeps
-        the configuration (latency, delays, status webhook)."""
+        """Clears outcomes, records, messages with their timers, callbacks (queued and recorded) and the added
+        applications; keeps the configuration (latency, delays, status webhook)."""
         with self._lock:
+            self._public_keys = {self.application_id: self._public_keys[self.application_id]}
             self._queues.clear()
             self._all_queue.clear()
             self._records.clear()
@@ -551,10 +560,12 @@ class VonageSimulator:
         return answer
 
     def _verify(self, exchange: _Exchange) -> None:
-        with self._lock:
-            key = self._public_key
         authorization = exchange.headers.get("authorization")
-        exchange.claims = verify_bearer(authorization, key, self.application_id, self.clock_skew_s)
+        claimed = claimed_application_id(authorization)
+        with self._lock:
+            application_id = claimed if claimed in self._public_keys else self.application_id
+            key = self._public_keys[application_id]
+        exchange.claims = verify_bearer(authorization, key, application_id, self.clock_skew_s)
 
     def _update_message(self, exchange: _Exchange, request_id: uuid.UUID) -> _Answer:
         message_uuid = exchange.message_uuid

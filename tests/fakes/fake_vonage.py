@@ -16,9 +16,14 @@ class FakeVonageMessages:
     error: RevocationError | None = None
     errors: list[RevocationError | None] = field(default_factory=list)
     calls: list[tuple[str, Region, float]] = field(default_factory=list)
+    # The Vonage application of each call, in the order of `calls` (None: the default application).
+    applications: list[str | None] = field(default_factory=list)
 
-    def revoke(self, message_uuid: str, region: Region, *, deadline: float) -> str | None:
+    def revoke(
+        self, message_uuid: str, region: Region, *, deadline: float, application: str | None = None
+    ) -> str | None:
         self.calls.append((message_uuid, region, deadline))
+        self.applications.append(application)
         error = self.errors.pop(0) if self.errors else self.error
         if error is not None:
             raise error

@@ -117,6 +117,24 @@ def is_timer_schedules_grant(statement: dict[str, Any]) -> bool:
     )
 
 
+SECRET_ARN_PREFIX = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+# The credentials secret of the default Vonage application (Secrets Manager appends 6 characters to a name) ...
+DEFAULT_APPLICATION_SECRET_ARN = SECRET_ARN_PREFIX + "${VonageSecretName}-??????"
+# ... and those of the other applications (VonageApplications), under its name: the one "*" a grant may have.
+OTHER_APPLICATIONS_SECRETS_ARN = SECRET_ARN_PREFIX + "${VonageSecretName}/*"
+OTHER_APPLICATIONS_SECRETS = {
+    "Fn::If": ["ServesOtherApplications", {"Fn::Sub": OTHER_APPLICATIONS_SECRETS_ARN}, {"Ref": "AWS::NoValue"}]
+}
+
+
+def resources_without_allowed_wildcards(statement: dict[str, Any]) -> list[str]:
+    """The resource strings of a statement that must not hold a "*": all but those of the two grants named at run
+    time, Scheduler actions on the timers group's schedules and the other Vonage applications' secrets."""
+    if is_timer_schedules_grant(statement):
+        return []
+    return strings_in([r for r in as_list(statement["Resource"]) if r != OTHER_APPLICATIONS_SECRETS])
+
+
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {
         logical_id: resource

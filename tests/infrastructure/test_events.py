@@ -3,14 +3,19 @@ asynchronous retries and on-failure destination."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
+
+import boto3
+from moto import mock_aws
 
 from rcs_revoker.domain.outcome_events import (
     ACCEPTED_DETAIL_TYPE,
     OUTCOME_SOURCE,
     REJECTED_DETAIL_TYPE,
 )
+from tests.infrastructure.cfn_evaluate import Deployment
 from tests.infrastructure.sam_template import (
     EVENT_BUS_NAME,
     FAILURE_QUEUES,
@@ -23,6 +28,8 @@ from tests.infrastructure.sam_template import (
 )
 
 RULE_EVENT = ("RevokeEventFunction", "RevocationRequested")
+DETAIL_TYPE = "RCS Revocation Requested"
+MESSAGE_UUID = "a9b8c7d6-e5f4-4a3b-9c2d-1e0f9a8b7c6d"
 
 
 def test_event_bus_is_created_unless_one_is_named(template: dict[str, Any]) -> None:
@@ -72,23 +79,62 @@ def test_a_burst_of_events_is_bounded_by_the_event_function_s_reserved_concurren
     assert template["Parameters"]["EventMaxConcurrency"]["Default"] == 10
 
 
-def test_rule_matches_revocation_requests_from_the_configured_sources(template: dict[str, Any]) -> None:
-    rule = revocation_rule(template)
-    assert rule["Pattern"] == {
-        "source": {"Ref": "RevocationRequestSources"},
-        "detail-type": ["RCS Revocation Requested"],
-    }
-    parameter = template["Parameters"]["RevocationRequestSources"]
+def deployed_pattern(translated: dict[str, Any], **parameters: str) -> str:
+    """The revocation rule's EventPattern as CloudFormation deploys it with these parameters, as JSON."""
+    rule = Deployment(translated, {"VonageSecretName": "vonage", **parameters}).resources()["".join(RULE_EVENT)]
+    return json.dumps(rule["Properties"]["EventPattern"])
+
+
+def matches(pattern: str, detail: dict[str, Any], source: str = "rcs.sender", detail_type: str = DETAIL_TYPE) -> bool:
+    """Whether a rule with this pattern takes an event with this detail, by EventBridge's matching as moto
+    implements it: the event is put on a bus and the rule's target queue is read. (moto 5.2 answers
+    TestEventPattern with nothing; its rules match as EventBridge does, numeric and prefix filters included.)"""
+    with mock_aws():
+        events = boto3.client("events", region_name="eu-west-1")
+        sqs = boto3.client("sqs", region_name="eu-west-1")
+        queue_url = sqs.create_queue(QueueName="matched")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="revocations", EventPattern=pattern)
+        events.put_targets(Rule="revocations", Targets=[{"Id": "queue", "Arn": queue_arn}])
+        events.put_events(Entries=[{"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail)}])
+        return bool(sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0).get("Messages"))
+
+
+def test_rule_matches_revocation_requests_from_the_configured_sources(translated: dict[str, Any]) -> None:
+    pattern = deployed_pattern(translated, RevocationRequestSources="rcs.sender,crm.campaigns")
+    assert matches(pattern, {"message_uuid": MESSAGE_UUID, "region": "eu"})
+    assert matches(pattern, {"message_uuid": MESSAGE_UUID, "agent_id": "any-agent"}, source="crm.campaigns")
+    assert not matches(pattern, {"message_uuid": MESSAGE_UUID}, source="someone.else")
+    parameter = translated["Parameters"]["RevocationRequestSources"]
     assert parameter["Type"] == "CommaDelimitedList"
     assert parameter["Default"] == "rcs.sender"
 
 
-def test_rule_never_matches_the_outcome_events(template: dict[str, Any]) -> None:
+def test_a_stack_given_its_agents_takes_only_their_requests(translated: dict[str, Any]) -> None:
+    # Two stacks on one bus, one per Vonage application: each rule names its own application's agents.
+    brand_a = deployed_pattern(translated, ServedAgentIds="brand-a-eu,brand-a-us")
+    brand_b = deployed_pattern(translated, ServedAgentIds="brand-b-ap")
+
+    for_a = {"message_uuid": MESSAGE_UUID, "agent_id": "brand-a-us"}
+    for_b = {"message_uuid": MESSAGE_UUID, "agent_id": "brand-b-ap"}
+    assert matches(brand_a, for_a)
+    assert not matches(brand_b, for_a)
+    assert matches(brand_b, for_b)
+    assert not matches(brand_a, for_b)
+    # A request that names no agent cannot say whose it is: a stack that serves listed agents leaves it alone.
+    assert not matches(brand_a, {"message_uuid": MESSAGE_UUID, "region": "eu"})
+    # Given no agents, a stack takes every request, as before.
+    assert matches(deployed_pattern(translated), for_b)
+
+
+def test_rule_never_matches_the_outcome_events(translated: dict[str, Any]) -> None:
     # Outcomes go to the same bus: matching them would have the function revoke its own outcomes, forever.
-    rule = revocation_rule(template)
-    assert ACCEPTED_DETAIL_TYPE not in rule["Pattern"]["detail-type"]
-    assert REJECTED_DETAIL_TYPE not in rule["Pattern"]["detail-type"]
-    default_sources = template["Parameters"]["RevocationRequestSources"]["Default"].split(",")
+    for pattern in (deployed_pattern(translated), deployed_pattern(translated, ServedAgentIds="brand-b-ap")):
+        for outcome in (ACCEPTED_DETAIL_TYPE, REJECTED_DETAIL_TYPE):
+            for source in ("rcs.sender", OUTCOME_SOURCE):
+                detail = {"message_uuid": MESSAGE_UUID, "agent_id": "brand-b-ap"}
+                assert not matches(pattern, detail, source=source, detail_type=outcome)
+    default_sources = translated["Parameters"]["RevocationRequestSources"]["Default"].split(",")
     assert OUTCOME_SOURCE not in [source.strip() for source in default_sources]
 
 

@@ -112,6 +112,7 @@ SHARED_ENVIRONMENT = {
     "POWERTOOLS_METRICS_NAMESPACE": "RcsRevoker",
     "POWERTOOLS_LOG_LEVEL": "INFO",
     "VONAGE_SECRET_ID": {"Ref": "VonageSecretName"},
+    "VONAGE_APPLICATIONS": {"Ref": "VonageApplications"},
     "AGENTS_TABLE_NAME": {"Ref": "AgentsTable"},
     "IDEMPOTENCY_TABLE_NAME": {"Ref": "IdempotencyTable"},
     "DEFAULT_REGION": {"Ref": "DefaultRegion"},

@@ -8,13 +8,15 @@ from typing import Any
 import pytest
 
 from tests.infrastructure.sam_template import (
+    DEFAULT_APPLICATION_SECRET_ARN,
     FUNCTION_CODE,
     LEDGER_INDEX,
+    OTHER_APPLICATIONS_SECRETS,
     as_list,
     function_properties,
     functions,
     granted_policies,
-    is_timer_schedules_grant,
+    resources_without_allowed_wildcards,
     strings_in,
     sub_string,
 )
@@ -185,9 +187,7 @@ def test_no_wildcard_action_or_resource(template: dict[str, Any]) -> None:
         for statement in policy_statements(properties):
             assert "NotAction" not in statement, logical_id
             assert "NotResource" not in statement, logical_id
-            # The one exception: Scheduler actions on the timers group's schedules (named at run time).
-            resource = [] if is_timer_schedules_grant(statement) else strings_in(statement["Resource"])
-            for text in strings_in(statement["Action"]) + resource:
+            for text in strings_in(statement["Action"]) + resources_without_allowed_wildcards(statement):
                 assert "*" not in text, f"{logical_id}: {text!r}"
 
 
@@ -197,10 +197,10 @@ def test_no_wildcard_action_or_resource(template: dict[str, Any]) -> None:
 def test_secret_access_is_scoped_to_the_vonage_secret(template: dict[str, Any], logical_id: str) -> None:
     statements = policy_statements(function_properties(template, logical_id))
     (secret,) = [s for s in statements if as_list(s["Action"]) == ["secretsmanager:GetSecretValue"]]
-    (resource,) = as_list(secret["Resource"])
-    assert sub_string(resource) == (
-        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${VonageSecretName}-??????"
-    )
+    # The default application's secret, and the other applications' under its name when there are any.
+    default, others = as_list(secret["Resource"])
+    assert sub_string(default) == DEFAULT_APPLICATION_SECRET_ARN
+    assert others == OTHER_APPLICATIONS_SECRETS
     parameter = template["Parameters"]["VonageSecretName"]
     assert parameter["Type"] == "String"
     assert parameter["MinLength"] == 1

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from offline.keys import KeyPair
 from offline.tls import generate_self_signed_cert
 from offline.vonage_simulator import Outcome, VonageSimulator
+from rcs_revoker.adapters.vonage_applications import OneApplication
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.domain.errors import VonageRateLimited, VonageTimeout
@@ -75,12 +76,12 @@ def vonage(
 
 @pytest.fixture
 def client(vonage: VonageSimulator, credentials: StaticCredentials) -> VonageMessagesClient:
-    return VonageMessagesClient(credentials, base_url_override=vonage.base_url)
+    return VonageMessagesClient(OneApplication(credentials), base_url_override=vonage.base_url)
 
 
 def connections_made(client: VonageMessagesClient, vonage: VonageSimulator) -> int:
     """How many connections the client's pool for the simulator has created."""
-    return client._http.connection_from_url(vonage.base_url).num_connections
+    return client.connection_pool(vonage.base_url).num_connections
 
 
 def test_a_dribbled_answer_ends_at_the_deadline_as_a_timeout(

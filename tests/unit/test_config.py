@@ -233,6 +233,7 @@ def test_configuration_reads_only_its_documented_variables() -> None:
         "TIMER_SCHEDULER_ROLE_ARN",
         "TIMER_DEAD_LETTER_QUEUE_ARN",
         "TIMER_QUEUE_MAX_DELAY_S",
+        "VONAGE_APPLICATIONS",
     }
 
 
@@ -268,3 +269,17 @@ def test_the_timer_queue_delay_is_one_sqs_takes(value: str) -> None:
     with pytest.raises(ConfigurationError, match="TIMER_QUEUE_MAX_DELAY_S"):
         load_settings({**env(), "TIMER_QUEUE_MAX_DELAY_S": value})
     assert load_settings({**env(), "TIMER_QUEUE_MAX_DELAY_S": "4"}).timer_queue_max_delay_s == 4
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", frozenset()), ("brand-b", {"brand-b"}), (" brand-b , agency.c_1 ,", {"brand-b", "agency.c_1"})],
+)
+def test_the_other_vonage_applications_are_a_list_of_names(value: str, expected: set[str]) -> None:
+    assert load_settings(env(VONAGE_APPLICATIONS=value)).vonage_applications == expected
+
+
+@pytest.mark.parametrize("name", ["brand b", "-brand", "brand/b", "x" * 65])
+def test_an_application_name_unfit_for_a_secret_name_is_refused(name: str) -> None:
+    with pytest.raises(ConfigurationError, match="VONAGE_APPLICATIONS names"):
+        load_settings(env(VONAGE_APPLICATIONS=f"brand-a,{name}"))

@@ -42,11 +42,16 @@ def harness(
     agents: dict[str, AgentRecord] | None = None,
     vonage: FakeVonageMessages | None = None,
     default_region: Region | None = None,
+    applications: frozenset[str] = frozenset(),
 ) -> Harness:
     fake_agents = InMemoryAgentDirectory(dict(agents or {}))
     fake_vonage = vonage or FakeVonageMessages()
     service = RevocationService(
-        agents=fake_agents, vonage=fake_vonage, default_region=default_region, clock=lambda: NOW
+        agents=fake_agents,
+        vonage=fake_vonage,
+        default_region=default_region,
+        applications=applications,
+        clock=lambda: NOW,
     )
     return Harness(service, fake_agents, fake_vonage)
 
@@ -367,4 +372,22 @@ def test_a_window_counted_from_vonage_s_first_sight_refuses_an_old_message() -> 
     learned = with_what_callbacks_taught(request(), MessageLife(submitted_at=NOW - timedelta(hours=25)))
     with pytest.raises(RevocationWindowExpired):
         h.service.revoke(learned, deadline=DEADLINE)
+    assert h.vonage.calls == []
+
+
+# --- the Vonage application ------------------------------------------------------------------------------
+def test_an_agent_of_a_served_application_is_revoked_with_that_applications_key() -> None:
+    agents = {"brand-b-sg": AgentRecord("brand-b-sg", country="SG", application="brand-b")}
+    h = harness(agents=agents, applications=frozenset({"brand-b"}))
+    h.service.revoke(request(agent_id="brand-b-sg"), deadline=DEADLINE)
+    h.service.revoke(request(region=Region.AP), deadline=DEADLINE)
+    assert [call[1] for call in h.vonage.calls] == [Region.AP, Region.AP]
+    assert h.vonage.applications == ["brand-b", None]  # a request by region alone is the default application's
+
+
+def test_an_agent_of_an_application_the_stack_does_not_serve_is_a_misconfiguration_vonage_never_sees() -> None:
+    agents = {"brand-c-us": AgentRecord("brand-c-us", region="us", application="brand-c")}
+    h = harness(agents=agents, applications=frozenset({"brand-b"}))
+    with pytest.raises(ServiceMisconfigured, match="'brand-c', which this stack does not serve"):
+        h.service.revoke(request(agent_id="brand-c-us"), deadline=DEADLINE)
     assert h.vonage.calls == []

@@ -9,6 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from rcs_revoker.adapters.vonage_applications import OneApplication, SecretsManagerApplications
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_webhook_signature import CLOCK_SKEW_S, DEFAULT_MAX_AGE_S, VonageWebhookVerifier
 from rcs_revoker.domain.errors import ServiceMisconfigured, WebhookUnauthorized
@@ -57,7 +58,7 @@ def token(body: bytes = BODY, secret: str = SECRET, **claims: Any) -> str:
 
 
 def verify(headers: dict[str, str], body: bytes = BODY, secrets: Secrets | None = None) -> dict[str, Any]:
-    verifier = VonageWebhookVerifier(secrets or Secrets(credentials()), clock=lambda: NOW)
+    verifier = VonageWebhookVerifier(OneApplication(secrets or Secrets(credentials())), clock=lambda: NOW)
     return verifier.verify(headers, body)
 
 
@@ -142,7 +143,7 @@ def test_an_expired_token_is_refused() -> None:
 
 
 def test_a_token_for_another_application_or_account_is_refused() -> None:
-    assert "another Vonage application" in refused({"Authorization": f"Bearer {token(application_id='other')}"})
+    assert "does not serve" in refused({"Authorization": f"Bearer {token(application_id='other')}"})
     assert "another Vonage account" in refused({"Authorization": f"Bearer {token(api_key='other')}"})
 
 
@@ -176,3 +177,60 @@ def test_an_unsigned_token_is_refused() -> None:
 def test_without_a_signature_secret_nothing_can_be_verified_and_it_is_our_misconfiguration() -> None:
     with pytest.raises(ServiceMisconfigured, match="no signature_secret"):
         verify({"Authorization": f"Bearer {token()}"}, secrets=Secrets(credentials(secret=None)))
+
+
+# Two Vonage applications behind one stack: each callback verified with the secret of the application it names.
+BRAND_B_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+BRAND_B_SECRET = "brand-b-signature-secret-of-32-bytes-xyz"
+
+
+def two_applications() -> tuple[SecretsManagerApplications, dict[str, Secrets]]:
+    secrets = {
+        "rcs-revoker/vonage": Secrets(credentials()),
+        "rcs-revoker/vonage/brand-b": Secrets(
+            VonageCredentials(BRAND_B_ID, _KEY, "fingerprint-b", signature_secret=BRAND_B_SECRET, api_key="bbbb9999")
+        ),
+    }
+    return SecretsManagerApplications("rcs-revoker/vonage", ["brand-b"], new_source=secrets.__getitem__), secrets
+
+
+def test_a_callback_for_a_second_application_is_verified_with_that_applications_secret() -> None:
+    applications, _ = two_applications()
+    verifier = VonageWebhookVerifier(applications, clock=lambda: NOW)
+    brand_b = token(secret=BRAND_B_SECRET, application_id=BRAND_B_ID, api_key="bbbb9999")
+
+    assert verifier.verify({"Authorization": f"Bearer {brand_b}"}, BODY)["application_id"] == BRAND_B_ID
+    assert verifier.verify({"Authorization": f"Bearer {token()}"}, BODY)["application_id"] == APPLICATION_ID
+
+
+def test_a_callback_signed_with_another_applications_secret_is_refused() -> None:
+    applications, _ = two_applications()
+    verifier = VonageWebhookVerifier(applications, clock=lambda: NOW)
+    # Names brand B but is signed with the default application's secret.
+    forged = token(secret=SECRET, application_id=BRAND_B_ID, api_key="bbbb9999")
+
+    with pytest.raises(WebhookUnauthorized, match="signature does not verify"):
+        verifier.verify({"Authorization": f"Bearer {forged}"}, BODY)
+
+
+def test_a_callback_for_an_application_the_stack_does_not_serve_is_refused() -> None:
+    applications, _ = two_applications()
+    verifier = VonageWebhookVerifier(applications, clock=lambda: NOW)
+    unknown = token(secret=BRAND_B_SECRET, application_id="11111111-2222-4333-8444-555555555555")
+
+    with pytest.raises(WebhookUnauthorized, match="does not serve"):
+        verifier.verify({"Authorization": f"Bearer {unknown}"}, BODY)
+
+
+def test_a_rotated_secret_of_one_application_is_read_again_without_reading_the_others() -> None:
+    applications, secrets = two_applications()
+    brand_b = secrets["rcs-revoker/vonage/brand-b"]
+    brand_b.fresh = VonageCredentials(BRAND_B_ID, _KEY, "fingerprint-b2", signature_secret=ROTATED, api_key="bbbb9999")
+    verifier = VonageWebhookVerifier(applications, clock=lambda: NOW)
+    default_reads = len(secrets["rcs-revoker/vonage"].reads)
+
+    rotated = token(secret=ROTATED, application_id=BRAND_B_ID, api_key="bbbb9999")
+    verifier.verify({"Authorization": f"Bearer {rotated}"}, BODY)
+
+    assert brand_b.reads[-1] is True  # brand B's secret was read again, forced
+    assert all(read is False for read in secrets["rcs-revoker/vonage"].reads[default_reads:])

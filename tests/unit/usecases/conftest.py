@@ -45,10 +45,16 @@ class Ports:
     publisher: InMemoryOutcomePublisher = field(default_factory=InMemoryOutcomePublisher)
     queue: InMemoryRevocationQueue = field(default_factory=InMemoryRevocationQueue)
     default_region: Region | None = None
+    # The Vonage applications served besides the default one.
+    applications: frozenset[str] = frozenset()
 
     def exactly_once(self) -> ExactlyOnceRevocation:
         domain = RevocationService(
-            agents=self.agents, vonage=self.vonage, default_region=self.default_region, clock=lambda: NOW
+            agents=self.agents,
+            vonage=self.vonage,
+            default_region=self.default_region,
+            applications=self.applications,
+            clock=lambda: NOW,
         )
         return ExactlyOnceRevocation(domain, self.store)
 

@@ -55,7 +55,12 @@ class Timers:
         return self.now
 
     def revoke(self) -> RevokeMessage:
-        regions = RevocationService(agents=self.ports.agents, vonage=self.ports.vonage, default_region=None)
+        regions = RevocationService(
+            agents=self.ports.agents,
+            vonage=self.ports.vonage,
+            default_region=None,
+            applications=self.ports.applications,
+        )
         schedule = ScheduleRevocation(
             ledger=self.ports.ledger, wake_ups=self.wake_ups, regions=regions, clock=self.clock
         )
@@ -291,6 +296,33 @@ def test_a_timer_s_region_comes_from_the_agents_table_when_asked(timers: Timers)
     result = timers.revoke()(lambda: parse_revocation_fields(UUID, {"agent_id": "acme-us", "after_seconds": 30}), asked)
     assert isinstance(result, RevocationScheduled)
     assert result.region == Region.US
+
+
+@pytest.mark.parametrize(
+    ("fields", "application"),
+    [
+        pytest.param({"agent_id": "brand-b-us"}, "brand-b", id="agent-of-a-second-application"),
+        pytest.param({"agent_id": "acme-us"}, None, id="agent"),
+        pytest.param({"country": "US"}, None, id="country"),
+    ],
+)
+def test_a_timer_asked_by_agent_or_country_fires_to_its_region_and_application(
+    timers: Timers, fields: dict[str, str], application: str | None
+) -> None:
+    # Once refused when it fired: the ledger kept the resolved region beside the agent (or country), which made
+    # the stored request invalid ("exactly one of region, country or agent_id").
+    timers.ports.applications = frozenset({"brand-b"})
+    timers.ports.agents.records["acme-us"] = AgentRecord("acme-us", region="us")
+    timers.ports.agents.records["brand-b-us"] = AgentRecord("brand-b-us", region="us", application="brand-b")
+    asked = replace(invocation(), requested_at=NOW)
+    result = timers.revoke()(lambda: parse_revocation_fields(UUID, {**fields, "after_seconds": 30}), asked)
+    assert isinstance(result, RevocationScheduled)
+
+    timers.now = result.due_at
+    assert timers.fire() == "fired"
+
+    [(message_uuid, region, _)] = timers.ports.vonage.calls
+    assert (message_uuid, region, timers.ports.vonage.applications) == (UUID, Region.US, [application])
 
 
 def test_a_submitted_callback_leaves_a_long_timer_s_backstop_where_it_was(timers: Timers) -> None:

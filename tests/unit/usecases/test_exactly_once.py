@@ -82,7 +82,9 @@ def test_a_refusal_decided_before_vonage_is_not_stored(ports: Ports) -> None:
 
 
 def test_a_request_while_another_is_in_progress_is_told_to_ask_again(ports: Ports) -> None:
-    def meanwhile_ask_again(message_uuid: str, region: Region, *, deadline: float) -> str:
+    def meanwhile_ask_again(
+        message_uuid: str, region: Region, *, deadline: float, application: str | None = None
+    ) -> str:
         with pytest.raises(RevocationInProgress) as caught:
             revoke(ports)
         assert caught.value.message_uuid == UUID

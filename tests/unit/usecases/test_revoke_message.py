@@ -125,7 +125,7 @@ def test_vonage_is_not_asked_when_the_ledger_cannot_record_the_attempt(ports: Po
 def test_the_attempt_is_recorded_before_vonage_is_asked(ports: Ports) -> None:
     seen: list[str | None] = []
 
-    def ask(message_uuid: str, region: Region, *, deadline: float) -> str | None:
+    def ask(message_uuid: str, region: Region, *, deadline: float, application: str | None = None) -> str | None:
         record = ports.ledger.get(message_uuid)
         seen.append(record.state if record else None)
         return "vonage-1"
@@ -207,7 +207,9 @@ def test_the_window_is_counted_from_vonage_s_first_sight_when_no_sent_at_is_give
 def test_a_delivered_callback_during_the_patch_ends_the_revocation_too_late(ports: Ports) -> None:
     real_revoke = ports.vonage.revoke
 
-    def patch_while_delivered(message_uuid: str, region: Region, *, deadline: float) -> str | None:
+    def patch_while_delivered(
+        message_uuid: str, region: Region, *, deadline: float, application: str | None = None
+    ) -> str | None:
         callback_arrives(ports, "delivered")  # the webhook writes while the PATCH is in flight
         return real_revoke(message_uuid, region, deadline=deadline)
 
@@ -244,7 +246,9 @@ def test_a_ledger_that_cannot_be_read_fails_the_event_for_a_retry_before_vonage_
 def test_a_rejection_reported_before_the_acceptance_is_written_still_ends_revoked(ports: Ports) -> None:
     real_revoke = ports.vonage.revoke
 
-    def patch_and_vonage_reports_rejected_at_once(message_uuid: str, region: Region, *, deadline: float) -> str | None:
+    def patch_and_vonage_reports_rejected_at_once(
+        message_uuid: str, region: Region, *, deadline: float, application: str | None = None
+    ) -> str | None:
         answer = real_revoke(message_uuid, region, deadline=deadline)
         callback_arrives(ports, "rejected")  # the revocation's own effect, reported before the 202 is written
         return answer

@@ -10,7 +10,7 @@ from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
 from rcs_revoker.adapters.eventbridge_outcomes import EventBridgeOutcomePublisher
 from rcs_revoker.adapters.sqs_revocation_queue import SqsRevocationQueue
 from rcs_revoker.adapters.timer_wake_ups import SqsSchedulerWakeUps
-from rcs_revoker.adapters.vonage_credentials import SecretsManagerCredentials
+from rcs_revoker.adapters.vonage_applications import SecretsManagerApplications
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.adapters.vonage_webhook_signature import VonageWebhookVerifier
 from rcs_revoker.config import Settings, settings
@@ -53,10 +53,14 @@ class Service:
 def service() -> Service:
     """The service of this container: built at cold start (the handlers call it at import), then reused."""
     config = settings()
-    credentials = SecretsManagerCredentials(config.vonage_secret_id)  # one cache for the PATCH and the webhook
-    vonage = VonageMessagesClient(credentials, base_url_override=config.vonage_api_base_url)
+    # One cache per application's secret, for the PATCH and the webhook alike.
+    applications = SecretsManagerApplications(config.vonage_secret_id, config.vonage_applications)
+    vonage = VonageMessagesClient(applications, base_url_override=config.vonage_api_base_url)
     domain = RevocationService(
-        agents=DynamoDbAgentDirectory(config.agents_table_name), vonage=vonage, default_region=config.default_region
+        agents=DynamoDbAgentDirectory(config.agents_table_name),
+        vonage=vonage,
+        default_region=config.default_region,
+        applications=config.vonage_applications,
     )
     store: IdempotencyStore = (
         NoIdempotencyStore()
@@ -89,7 +93,7 @@ def service() -> Service:
         submit_batch=SubmitBatch(ledger=ledger, queue=queue, default_region=config.default_region, time_left=time_left),
         read_ledger=ReadLedger(ledger),
         receive_status=ReceiveStatusCallback(
-            verifier=VonageWebhookVerifier(credentials, max_age_s=config.webhook_max_age_s),
+            verifier=VonageWebhookVerifier(applications, max_age_s=config.webhook_max_age_s),
             ledger=ledger,
             wake_ups=wake_ups,
         ),

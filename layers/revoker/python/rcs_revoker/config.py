@@ -8,6 +8,7 @@ from functools import cache
 from typing import Final
 from urllib.parse import urlsplit
 
+from rcs_revoker.domain.applications import APPLICATION_NAME_RULE, is_application_name
 from rcs_revoker.domain.regions import REGION_NAMES, Region, parse_region
 
 
@@ -45,6 +46,9 @@ class Settings:
     # Timers due within this many seconds are one delayed SQS message; later ones a schedule. 900 (SQS's
     # longest delay) in AWS; tests lower it to exercise the schedules without waiting a quarter of an hour.
     timer_queue_max_delay_s: int = 900
+    # The Vonage applications served besides the default one (VONAGE_SECRET_ID's), by name: application
+    # `brand-b`'s credentials are the secret `<VONAGE_SECRET_ID>/brand-b`, and its agents name it.
+    vonage_applications: frozenset[str] = frozenset()
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -66,7 +70,18 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         timer_scheduler_role_arn=_optional(environ, "TIMER_SCHEDULER_ROLE_ARN"),
         timer_dead_letter_queue_arn=_optional(environ, "TIMER_DEAD_LETTER_QUEUE_ARN"),
         timer_queue_max_delay_s=_timer_queue_max_delay(environ),
+        vonage_applications=_vonage_applications(environ),
     )
+
+
+def _vonage_applications(environ: Mapping[str, str]) -> frozenset[str]:
+    names = [name.strip() for name in environ.get("VONAGE_APPLICATIONS", "").split(",") if name.strip()]
+    for name in names:
+        if not is_application_name(name):
+            raise ConfigurationError(
+                f"VONAGE_APPLICATIONS names {name!r}; an application name is {APPLICATION_NAME_RULE}."
+            )
+    return frozenset(names)
 
 
 def _optional(environ: Mapping[str, str], name: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The agents table: where each RCS agent was launched (DynamoDB GetItem, nothing else)."""
+"""The agents table: where each RCS agent was launched and its Vonage application (DynamoDB GetItem, nothing else)."""
 
 import time
 from typing import Final
@@ -30,7 +30,7 @@ class DynamoDbAgentDirectory:
                 .get_item(
                     TableName=self._table_name,
                     Key={"agent_id": {"S": agent_id}},
-                    ProjectionExpression="#region, country",
+                    ProjectionExpression="#region, country, application",
                     ExpressionAttributeNames={"#region": "region"},
                 )
                 .get("Item")
@@ -42,7 +42,10 @@ class DynamoDbAgentDirectory:
         if item is None:
             return None
         record = AgentRecord(
-            agent_id, region=string_attribute(item, "region"), country=string_attribute(item, "country")
+            agent_id,
+            region=string_attribute(item, "region"),
+            country=string_attribute(item, "country"),
+            application=string_attribute(item, "application"),
         )
         self._cache[agent_id] = (time.monotonic() + AGENT_CACHE_TTL_S, record)
         return record

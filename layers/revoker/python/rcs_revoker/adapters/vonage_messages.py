@@ -10,6 +10,7 @@ import json
 import math
 import platform
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -21,6 +22,7 @@ from urllib3.util.retry import Retry
 
 from rcs_revoker import SERVICE_NAME, __version__
 from rcs_revoker.adapters.http_deadline import WATCHED_POOL_CLASSES, DeadlineWatchdog
+from rcs_revoker.adapters.vonage_applications import ApplicationCredentials
 from rcs_revoker.adapters.vonage_credentials import CredentialsSource, VonageCredentials
 from rcs_revoker.adapters.vonage_jwt import VonageJwtSigner
 from rcs_revoker.domain.errors import (
@@ -61,32 +63,31 @@ class HttpPolicy:
     pool_size: int = 10
 
 
+@dataclass(frozen=True, slots=True)
+class _Application:
+    """What is kept per Vonage application: its credentials, its JWT and its own pool of connections, so
+    that one application's rotation (or a connection it broke) never touches another's."""
+
+    credentials: CredentialsSource
+    signer: VonageJwtSigner
+    http: urllib3.PoolManager
+
+
 class VonageMessagesClient:
     """Implements the domain's VonageMessages port over HTTPS."""
 
     def __init__(
         self,
-        credentials: CredentialsSource,
+        applications: ApplicationCredentials,
         *,
-        signer: VonageJwtSigner | None = None,
         base_url_override: str | None = None,
         policy: HttpPolicy | None = None,
     ) -> None:
-        self._credentials = credentials
-        self._signer = signer or VonageJwtSigner()
+        self._applications = applications
         self._base_url_override = base_url_override
         self._policy = policy or HttpPolicy()
-        # One pool manager per container: connections (and TLS sessions) outlive invocations.
-        # Redirects are never followed: nothing Vonage or a proxy answers may steer the JWT elsewhere.
-        self._http = urllib3.PoolManager(
-            num_pools=4,
-            maxsize=self._policy.pool_size,
-            block=True,
-            cert_reqs="CERT_REQUIRED",
-            retries=False,
-        )
-        # Pools of connections that the deadline's watchdog can hang up on (see http_deadline).
-        self._http.pool_classes_by_scheme = WATCHED_POOL_CLASSES
+        self._by_name: dict[str | None, _Application] = {}
+        self._lock = threading.Lock()
         # urllib3's Retry is the policy (which answers to retry, back-off with jitter, Retry-After);
         # the loop in _send drives it, because urllib3's own loop gives every attempt the same
         # timeout and cannot see the Lambda's deadline.
@@ -102,21 +103,57 @@ class VonageMessagesClient:
             raise_on_status=False,
         )
 
+    def connection_pool(self, url: str, application: str | None = None) -> urllib3.HTTPConnectionPool:
+        """The pool that serves `url` for `application` (for tests that count connections)."""
+        return self._application(application).http.connection_from_url(url)
+
+    def _application(self, name: str | None) -> _Application:
+        application = self._by_name.get(name)
+        if application is not None:
+            return application
+        credentials = self._applications.source_for(name)  # ServiceMisconfigured for one not served
+        with self._lock:
+            application = self._by_name.get(name)
+            if application is None:
+                application = _Application(credentials, VonageJwtSigner(), self._new_pool_manager())
+                self._by_name[name] = application
+            return application
+
+    def _new_pool_manager(self) -> urllib3.PoolManager:
+        # One pool manager per application and container: connections (and TLS sessions) outlive invocations.
+        # Redirects are never followed: nothing Vonage or a proxy answers may steer the JWT elsewhere.
+        http = urllib3.PoolManager(
+            num_pools=4,
+            maxsize=self._policy.pool_size,
+            block=True,
+            cert_reqs="CERT_REQUIRED",
+            retries=False,
+        )
+        # Pools of connections that the deadline's watchdog can hang up on (see http_deadline).
+        http.pool_classes_by_scheme = WATCHED_POOL_CLASSES
+        return http
+
     def url_for(self, message_uuid: str, region: Region) -> str:
         base = self._base_url_override or f"https://{region.host}"
         return f"{base}/v1/messages/{message_uuid}"
 
-    def revoke(self, message_uuid: str, region: Region, *, deadline: float) -> str | None:
+    def revoke(
+        self, message_uuid: str, region: Region, *, deadline: float, application: str | None = None
+    ) -> str | None:
         url = self.url_for(message_uuid, region)
+        app = self._application(application)
         # Read before the clock starts: Secrets Manager's failures and latency are not Vonage's.
-        credentials = self._credentials.get()
+        credentials = app.credentials.get()
         started = time.perf_counter()
         try:
-            response = self._send(url, credentials, deadline)
+            response = self._send(app, url, credentials, deadline)
             if response.status == 401 and deadline - time.monotonic() >= self._policy.min_attempt_s:
                 # The secret may have been rotated since we cached it: read it again, once.
-                logger.warning("Vonage rejected the JWT; re-reading the credentials secret once")
-                response = self._send(url, self._credentials.get(replacing=credentials), deadline)
+                logger.warning(
+                    "Vonage rejected the JWT; re-reading the credentials secret once",
+                    extra={"vonage_application": application},
+                )
+                response = self._send(app, url, app.credentials.get(replacing=credentials), deadline)
             return _interpret(response, message_uuid, region)
         except (DependencyUnavailable, ServiceMisconfigured):
             raise  # re-reading the secret after a 401 failed: Secrets Manager's error, not Vonage's
@@ -126,9 +163,11 @@ class VonageMessagesClient:
         finally:
             milliseconds("VonageLatency", (time.perf_counter() - started) * 1000)
 
-    def _send(self, url: str, credentials: VonageCredentials, deadline: float) -> urllib3.BaseHTTPResponse:
+    def _send(
+        self, app: _Application, url: str, credentials: VonageCredentials, deadline: float
+    ) -> urllib3.BaseHTTPResponse:
         headers = {
-            "Authorization": f"Bearer {self._signer.token_for(credentials)}",
+            "Authorization": f"Bearer {app.signer.token_for(credentials)}",
             "Content-Type": "application/json",
             "Accept": "application/json",
             "User-Agent": USER_AGENT,
@@ -136,7 +175,7 @@ class VonageMessagesClient:
         retry = self._retry
         while True:
             try:
-                response = self._attempt(url, headers, deadline)
+                response = self._attempt(app.http, url, headers, deadline)
             except HTTPError as error:
                 if (refused := _certificate_refused(error)) is not None:
                     # Not retried: the same certificate fails the same way a second later. (Still transient
@@ -171,13 +210,15 @@ class VonageMessagesClient:
             )
             time.sleep(wait)
 
-    def _attempt(self, url: str, headers: dict[str, str], deadline: float) -> urllib3.BaseHTTPResponse:
+    def _attempt(
+        self, http: urllib3.PoolManager, url: str, headers: dict[str, str], deadline: float
+    ) -> urllib3.BaseHTTPResponse:
         """One PATCH, its answer read in full, ended by ``deadline`` whatever Vonage does: connecting, the
         TLS handshake, sending, the status line, the headers and the body together."""
         timeout = self._timeout(deadline)
         with DeadlineWatchdog(deadline) as watchdog:
             try:
-                response = self._http.request(
+                response = http.request(
                     "PATCH",
                     url,
                     body=REVOKE_BODY,

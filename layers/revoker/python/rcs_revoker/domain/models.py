@@ -62,11 +62,22 @@ class RevocationRequest:
 
 @dataclass(frozen=True, slots=True)
 class AgentRecord:
-    """An RCS agent as stored in the agents table: where it was launched."""
+    """An RCS agent as stored in the agents table: where it was launched, and the Vonage application it
+    belongs to (None: the stack's default application)."""
 
     agent_id: str
     region: str | None = None
     country: str | None = None
+    application: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a revocation's PATCH goes: the region's host, signed with the key of a Vonage application (None:
+    the stack's default one, whose secret is VONAGE_SECRET_ID)."""
+
+    region: Region
+    application: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,11 @@ class AgentDirectory(Protocol):
 
 
 class VonageMessages(Protocol):
-    def revoke(self, message_uuid: str, region: Region, *, deadline: float) -> str | None:
-        """Asks Vonage to revoke the message; returns Vonage's X-Request-Id.
+    def revoke(
+        self, message_uuid: str, region: Region, *, deadline: float, application: str | None = None
+    ) -> str | None:
+        """Asks Vonage to revoke the message, with the credentials of `application` (None: the default
+        application); returns Vonage's X-Request-Id.
 
         `deadline` is a `time.monotonic()` value: no attempt or back-off may run past it.
         Raises a RevocationError for every answer other than 2xx.

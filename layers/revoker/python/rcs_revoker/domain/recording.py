@@ -65,6 +65,16 @@ def queued(
     return write.with_events(_event(QUEUED_DETAIL_TYPE, record, write, {"batch_id": batch_id}, context=context))
 
 
+def to_ask_again(request: dict[str, Any], region: str | None) -> dict[str, Any]:
+    """The request as the ledger keeps it to ask again (a timer, a re-drive): with the region it resolved to
+    pinned, in place of the country that gave it; a request that names an agent keeps naming it instead,
+    since the agent's record gives the Vonage application (and key) as well as the region. (The region
+    beside the agent made a valid request invalid: "exactly one of region, country or agent_id".)"""
+    if region is None or "agent_id" in request:
+        return request
+    return {**{name: value for name, value in request.items() if name != "country"}, "region": region}
+
+
 def asking(
     record: LedgerRecord | None, message_uuid: str, region: str, context: RequestContext, now: datetime
 ) -> LedgerWrite:
@@ -77,7 +87,7 @@ def asking(
     if state not in ("queued", "retrying", "requested") and state not in FINAL_STATES:
         fields["state"] = "revoking"
     if context.request is not None and state not in FINAL_STATES:
-        fields["request"] = {**context.request, "region": region}
+        fields["request"] = to_ask_again(context.request, region)
     # Asked now: a timer still pending is not needed any more (its wake-up will find it ended).
     fields.update(_timer_ended(record, "revoked-now", now))
     return LedgerWrite(message_uuid, _version(record), fields, (entry,), attempts=1)
@@ -139,7 +149,7 @@ def refused(
     if error.transient and (not final or another_delivery or waits_on_queue):
         fields["state"] = state if another_delivery else "retrying"
         if context.request is not None:
-            fields["request"] = {**context.request, **({"region": region} if region else {})}
+            fields["request"] = to_ask_again(context.request, region)
         return LedgerWrite(message_uuid, _version(record), fields, (entry,))
     new_state, detail_type = ("failed", FAILED_DETAIL_TYPE) if error.transient else ("rejected", REJECTED_DETAIL_TYPE)
     fields.update(state=new_state, outcome=new_state)
@@ -267,7 +277,7 @@ def scheduled(
         "state": "scheduled",
         "region": region.value,
         "timer": timer_fields(timer, plan, now),
-        "request": {**(context.request or {"message_uuid": timer.message_uuid}), "region": region.value},
+        "request": to_ask_again(context.request or {"message_uuid": timer.message_uuid}, region.value),
         "last_error": None,
         "outcome": None,
         "redrives": 0,

@@ -15,7 +15,7 @@ from rcs_revoker.domain.errors import (
     UnknownAgent,
 )
 from rcs_revoker.domain.lifecycle import MessageLife
-from rcs_revoker.domain.models import REVOCATION_WINDOW, RevocationAccepted, RevocationRequest
+from rcs_revoker.domain.models import REVOCATION_WINDOW, Destination, RevocationAccepted, RevocationRequest
 from rcs_revoker.domain.ports import AgentDirectory, VonageMessages
 from rcs_revoker.domain.regions import Region, parse_region, region_for_country
 
@@ -30,11 +30,14 @@ class RevocationService:
         agents: AgentDirectory,
         vonage: VonageMessages,
         default_region: Region | None,
+        applications: frozenset[str] = frozenset(),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._agents = agents
         self._vonage = vonage
         self._default_region = default_region
+        # The Vonage applications served besides the default one (VONAGE_APPLICATIONS).
+        self._applications = applications
         self._clock = clock
 
     def revoke(
@@ -46,25 +49,32 @@ class RevocationService:
         region: Region | None = None
         try:
             check_window(request, self._clock())
-            region = self.resolve_region(request)
+            destination = self.resolve(request)
+            region = destination.region
             if before_asking is not None:
                 before_asking(region)
-            request_id = self._vonage.revoke(request.message_uuid, region, deadline=deadline)
+            request_id = self._vonage.revoke(
+                request.message_uuid, region, deadline=deadline, application=destination.application
+            )
         except RevocationError as error:
             error.message_uuid, error.region = request.message_uuid, region
             raise
         return RevocationAccepted(message_uuid=request.message_uuid, region=region, vonage_request_id=request_id)
 
     def resolve_region(self, request: RevocationRequest) -> Region:
-        """The region as given, else the country's, else the agent's, else the default."""
+        return self.resolve(request).region
+
+    def resolve(self, request: RevocationRequest) -> Destination:
+        """The region as given, else the country's, else the agent's, else the default; the application is
+        the agent's (a request that names no agent is the default application's)."""
         if request.region is not None:
-            return request.region
+            return Destination(request.region)
         if request.country is not None:
-            return self._country_region(request.country)
+            return Destination(self._country_region(request.country))
         if request.agent_id is not None:
-            return self._agent_region(request.agent_id)
+            return self._agent_destination(request.agent_id)
         if self._default_region is not None:
-            return self._default_region
+            return Destination(self._default_region)
         raise NoRegionSource
 
     def _country_region(self, country: str) -> Region:
@@ -73,14 +83,20 @@ class RevocationService:
             raise InvalidRequest(f"Unknown country {country!r}; expected an ISO 3166-1 alpha-2 code.")
         return region
 
-    def _agent_region(self, agent_id: str) -> Region:
+    def _agent_destination(self, agent_id: str) -> Destination:
         agent = self._agents.find(agent_id)
         if agent is None:
             raise UnknownAgent(f"The agents table has no RCS agent {agent_id!r}.")
+        if agent.application is not None and agent.application not in self._applications:
+            # Its messages were sent with another application's key: this stack's would get a 401 or a 404.
+            raise ServiceMisconfigured(
+                f"The RCS agent {agent_id!r} belongs to the Vonage application {agent.application!r}, which this "
+                "stack does not serve (its VonageApplications parameter)."
+            )
         if agent.region is not None and (region := parse_region(agent.region)) is not None:
-            return region
+            return Destination(region, agent.application)
         if agent.country is not None and (region := region_for_country(agent.country)) is not None:
-            return region
+            return Destination(region, agent.application)
         raise ServiceMisconfigured(
             f"The agents table's record for {agent_id!r} has no valid region or country attribute."
         )

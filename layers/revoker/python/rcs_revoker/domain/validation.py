@@ -36,6 +36,11 @@ _LAST_MINUTE_OF_THE_DAY: Final = 23 * 60 + 59
 _AGENT_ID = re.compile(r"[\x21-\x7e]+", re.ASCII)  # printable ASCII without spaces: no control characters
 
 
+def is_agent_id(value: object) -> bool:
+    """1 to MAX_AGENT_ID_LENGTH printable ASCII characters without spaces: an agent_id a request may name."""
+    return isinstance(value, str) and len(value) <= MAX_AGENT_ID_LENGTH and _AGENT_ID.fullmatch(value) is not None
+
+
 def shorten(value: object, limit: int = 64) -> str:
     """A value quoted for an error message, cut so that an attacker's megabyte does not echo back."""
     text = value if isinstance(value, str) else json.dumps(value, default=str)
@@ -190,7 +195,7 @@ def _region_selector(fields: Mapping[str, Any]) -> dict[str, Any]:
             )
         return {"country": country.upper()}
     if (agent_id := fields.get("agent_id")) is not None:
-        if not isinstance(agent_id, str) or len(agent_id) > MAX_AGENT_ID_LENGTH or not _AGENT_ID.fullmatch(agent_id):
+        if not is_agent_id(agent_id):
             raise InvalidRequest(
                 f"agent_id must be 1 to {MAX_AGENT_ID_LENGTH} printable ASCII characters without spaces."
             )

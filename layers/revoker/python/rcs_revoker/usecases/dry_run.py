@@ -55,8 +55,10 @@ class DryRunReport:
         }
 
 
-# Vonage answered at all: the secret was read and the JWT signed before the request went out.
-CREDENTIALS_READ = DryRunStep("credentials", True, "The Vonage credentials were read and a JWT signed.")
+def _credentials_read(application: str | None) -> DryRunStep:
+    """Vonage answered at all: the secret was read and the JWT signed before the request went out."""
+    whose = "the default Vonage application" if application is None else f"the Vonage application {application!r}"
+    return DryRunStep("credentials", True, f"The credentials of {whose} were read and a JWT signed.")
 
 
 class DryRunRevocation:
@@ -86,22 +88,27 @@ class DryRunRevocation:
             raise
         steps = [DryRunStep("validated", True, "The request is valid as a revocation request.")]
         try:
-            region = self._regions.resolve_region(request)
+            destination = self._regions.resolve(request)
         except RevocationError as error:
             return self._report(probe, [*steps, _failed("region", error)], None)
+        region = destination.region
         steps.append(DryRunStep("region", True, f"Vonage region {region.value}: {region.host}{_source(request)}."))
         try:
-            vonage_request_id = self._vonage.revoke(probe, region, deadline=invocation.vonage_deadline)
+            vonage_request_id = self._vonage.revoke(
+                probe, region, deadline=invocation.vonage_deadline, application=destination.application
+            )
         except MessageNotFound:
             vonage_request_id = None
         except (ServiceMisconfigured, DependencyUnavailable) as error:
             # Raised before anything is sent: the secret could not be read, or does not hold a usable key.
             return self._report(probe, [*steps, _failed("credentials", error)], region)
         except RevocationError as error:
-            return self._report(probe, [*steps, CREDENTIALS_READ, _failed("vonage", error)], region)
+            return self._report(
+                probe, [*steps, _credentials_read(destination.application), _failed("vonage", error)], region
+            )
         answered = "404 for it" if vonage_request_id is None else f"202 (request {vonage_request_id})"
         steps += [
-            CREDENTIALS_READ,
+            _credentials_read(destination.application),
             DryRunStep(
                 "vonage",
                 True,
