@@ -1,5 +1,5 @@
-"""The parameters and outputs of template.yaml as the tables of docs/operations.md, from the template's own
-descriptions (one copy: a parameter is documented where it is declared).
+"""The parameters, outputs and alarms of template.yaml as the tables of docs/operations.md, from the template's
+own descriptions (one copy: a parameter or an alarm is documented where it is declared).
 
     .venv/bin/python -m tools.template_reference          # rewrites the tables between the markers
     .venv/bin/python -m tools.template_reference --check  # exit 1 when the page is not what the template says
@@ -42,8 +42,31 @@ def outputs_table(template: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def _fires_when(properties: dict[str, Any]) -> str:
+    threshold, periods = properties["Threshold"], properties.get("DatapointsToAlarm", properties["EvaluationPeriods"])
+    span = f"{periods * 5} min" if periods > 1 else "5 min"
+    if "Metrics" in properties:
+        (expression,) = [m for m in properties["Metrics"] if "Expression" in m]
+        return f"{expression['Label']} >= {threshold}, for {span}"
+    return f"{properties['Statistic']} of `{properties['MetricName']}` >= {threshold:,} in {span}"
+
+
+def alarms_table(template: dict[str, Any]) -> str:
+    rows = ["| alarm | fires when | what it means; what to do |", "| --- | --- | --- |"]
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            properties = resource["Properties"]
+            rows.append(f"| `{name}` | {_fires_when(properties)} | {_cell(properties['AlarmDescription'])} |")
+    return "\n".join(rows)
+
+
 def rendered(page: str, template: dict[str, Any]) -> str:
-    for name, table in (("parameters", parameters_table(template)), ("outputs", outputs_table(template))):
+    tables = (
+        ("parameters", parameters_table(template)),
+        ("outputs", outputs_table(template)),
+        ("alarms", alarms_table(template)),
+    )
+    for name, table in tables:
         begin, end = BEGIN.format(name=name), END.format(name=name)
         pattern = re.compile(re.escape(begin) + r"\n(?:.*?\n)?" + re.escape(end), re.DOTALL)
         match = pattern.search(page)

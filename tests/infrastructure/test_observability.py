@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
+from tests.conftest import REPO_ROOT
 from tests.infrastructure.sam_template import (
     FAILURE_QUEUES,
     WORK_QUEUES,
@@ -33,37 +36,134 @@ DURATION_ALARMS = {
     # The outcome events are more than a minute behind the ledger (IteratorAge is in milliseconds).
     "OutcomePublisherIteratorAgeAlarm": ("AWS/Lambda", "IteratorAge", "OutcomePublisherFunction", 60_000),
 }
+# Where one occurrence is too many: the service's own metrics that mean a person must act.
+ABSOLUTE_METRICS = {
+    "UnexpectedErrors",
+    "VonageCredentialsRejected",
+    "OutcomePublishFailures",
+    "LedgerWriteFailures",
+    "IdempotencyRecordsNotStored",
+    "TimersNotArmed",
+    "RevocationsAbandoned",
+}
+# The functions whose throttles a caller sees (API Gateway, Vonage's callbacks); the others retry theirs.
+SYNCHRONOUS_FUNCTIONS = {"RevokeApiFunction", "StatusWebhookFunction"}
+METRIC_CALL = re.compile(r'(?:count|milliseconds)\(\s*"([A-Za-z]+)"')
 
 
-def test_alarms_notify_the_alarm_topic(template: dict[str, Any]) -> None:
-    alarms = resources(template, "AWS::CloudWatch::Alarm")
-    assert alarms
-    for logical_id, alarm in alarms.items():
-        properties = alarm["Properties"]
-        assert {"Ref": "AlarmTopic"} in properties["AlarmActions"], logical_id
+def watched(properties: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
+    """(namespace, metric, dimensions) of every metric an alarm reads, a metric-math alarm's included."""
+    if "MetricName" in properties:
+        return [(properties["Namespace"], properties["MetricName"], properties["Dimensions"])]
+    return [
+        (
+            m["MetricStat"]["Metric"]["Namespace"],
+            m["MetricStat"]["Metric"]["MetricName"],
+            m["MetricStat"]["Metric"]["Dimensions"],
+        )
+        for m in properties["Metrics"]
+        if "MetricStat" in m
+    ]
+
+
+def alarms(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: alarm["Properties"] for logical_id, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
+    }
+
+
+def test_every_alarm_notifies_the_topic_and_says_what_to_do(template: dict[str, Any]) -> None:
+    assert len(alarms(template)) >= 20
+    for logical_id, properties in alarms(template).items():
+        assert properties["AlarmActions"] == [{"Ref": "AlarmTopic"}], logical_id
+        assert properties["OKActions"] == [{"Ref": "AlarmTopic"}], logical_id
         assert properties["TreatMissingData"] == "notBreaching", logical_id
-        expected_threshold = DURATION_ALARMS[logical_id][3] if logical_id in DURATION_ALARMS else 1
-        assert properties["Threshold"] == expected_threshold, logical_id
         assert properties["ComparisonOperator"] == "GreaterThanOrEqualToThreshold", logical_id
-        assert properties["Period"] == 300, logical_id
-    watched = [
-        (a["Properties"]["Namespace"], a["Properties"]["MetricName"], a["Properties"]["Dimensions"])
-        for a in alarms.values()
-    ]
-    unwatched = [
-        (function_id, metric)
-        for function_id in functions(template)
-        for metric in ("Errors", "Throttles")
-        if ("AWS/Lambda", metric, [{"Name": "FunctionName", "Value": {"Ref": function_id}}]) not in watched
-    ]
-    assert not unwatched, f"no alarm on (function, metric): {unwatched}"
-    (api_5xx,) = [dimensions for namespace, _, dimensions in watched if namespace == "AWS/ApiGateway"]
-    api_dimensions = {d["Name"]: d["Value"] for d in api_5xx}
+        # The runbook line: what it means, then what to do.
+        assert " Act: " in properties["AlarmDescription"], logical_id
+
+
+def test_each_function_alarms_on_a_lasting_error_rate_not_on_one_error(template: dict[str, Any]) -> None:
+    for function_id in functions(template):
+        dimensions = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+        (properties,) = [p for p in alarms(template).values() if ("AWS/Lambda", "Errors", dimensions) in watched(p)]
+        assert ("AWS/Lambda", "Invocations", dimensions) in watched(properties), function_id
+        (expression,) = [m["Expression"] for m in properties["Metrics"] if "Expression" in m]
+        # A share of the invocations, only once there were enough of them to say so, for 15 minutes.
+        assert re.fullmatch(r"IF\(invocations >= \d+, 100 \* errors / invocations, 0\)", expression), function_id
+        assert (properties["EvaluationPeriods"], properties["DatapointsToAlarm"]) == (3, 3), function_id
+        assert 5 <= properties["Threshold"] <= 25, function_id
+
+
+def test_only_the_functions_a_caller_waits_on_alarm_on_throttles(template: dict[str, Any]) -> None:
+    throttled = {
+        dimensions[0]["Value"]["Ref"]
+        for properties in alarms(template).values()
+        for namespace, metric, dimensions in watched(properties)
+        if (namespace, metric) == ("AWS/Lambda", "Throttles")
+    }
+    assert throttled == SYNCHRONOUS_FUNCTIONS
+
+
+def test_the_api_alarms_on_its_5xx_rate_keyed_by_its_own_name(template: dict[str, Any]) -> None:
+    (api,) = [p for p in alarms(template).values() if any(n == "AWS/ApiGateway" for n, _, _ in watched(p))]
+    assert sorted(metric for _, metric, _ in watched(api)) == ["5XXError", "Count"]
+    (dimensions,) = {json.dumps(d) for _, _, d in watched(api)}
     # The metric is keyed by the API's name: it must be the name the API is given.
-    assert api_dimensions == {
+    assert {d["Name"]: d["Value"] for d in json.loads(dimensions)} == {
         "ApiName": template["Resources"]["RevocationApi"]["Properties"]["Name"],
         "Stage": template["Resources"]["RevocationApi"]["Properties"]["StageName"],
     }
+
+
+def test_every_service_metric_an_alarm_reads_is_one_the_code_emits(template: dict[str, Any]) -> None:
+    code = "\n".join(path.read_text() for path in (REPO_ROOT / "layers" / "revoker" / "python").rglob("*.py"))
+    emitted = set(METRIC_CALL.findall(code))
+    read = {
+        (metric, json.dumps(dimensions))
+        for properties in alarms(template).values()
+        for namespace, metric, dimensions in watched(properties)
+        if namespace == "RcsRevoker"
+    }
+    assert {metric for metric, _ in read} - emitted == set()
+    # Powertools puts the service name on every metric as its one dimension.
+    service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
+    assert {dimensions for _, dimensions in read} == {json.dumps([{"Name": "service", "Value": service}])}
+
+
+def test_one_occurrence_of_what_needs_a_person_is_an_alarm(template: dict[str, Any]) -> None:
+    absolute = {
+        properties["MetricName"]: properties
+        for properties in alarms(template).values()
+        if properties.get("Namespace") == "RcsRevoker"
+    }
+    assert set(absolute) == ABSOLUTE_METRICS
+    for metric, properties in absolute.items():
+        assert (properties["Statistic"], properties["Threshold"], properties["EvaluationPeriods"]) == ("Sum", 1, 1), (
+            metric
+        )
+
+
+def test_the_oldest_bulk_revocation_alarms_long_before_the_24_hour_window_ends(template: dict[str, Any]) -> None:
+    (properties,) = [p for p in alarms(template).values() if p.get("MetricName") == "ApproximateAgeOfOldestMessage"]
+    assert properties["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["RevocationQueue", "QueueName"]}}
+    ]
+    assert properties["Statistic"] == "Maximum"
+    assert 3600 <= properties["Threshold"] <= 6 * 3600  # hours left to act in, of Vonage's 24
+
+
+def test_vonage_s_error_rate_is_alarmed_against_the_calls_made(template: dict[str, Any]) -> None:
+    (properties,) = [
+        p for p in alarms(template).values() if any(metric == "VonageErrors" for _, metric, _ in watched(p))
+    ]
+    stats = {
+        m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Stat"]
+        for m in properties["Metrics"]
+        if "MetricStat" in m
+    }
+    # Each call to Vonage records one VonageLatency sample: their count is the calls made.
+    assert stats == {"VonageErrors": "Sum", "VonageLatency": "SampleCount"}
 
 
 def test_outcome_events_alarm_when_they_fall_behind_the_ledger(template: dict[str, Any]) -> None:
@@ -80,7 +180,7 @@ def test_outcome_events_alarm_when_they_fall_behind_the_ledger(template: dict[st
     iterator_age = {
         logical_id
         for logical_id, alarm in resources(template, "AWS::CloudWatch::Alarm").items()
-        if alarm["Properties"]["MetricName"] == "IteratorAge"
+        if alarm["Properties"].get("MetricName") == "IteratorAge"
     }
     assert iterator_age == {i for i, (_, metric, _, _) in DURATION_ALARMS.items() if metric == "IteratorAge"}
     stream_consumers = {
@@ -97,7 +197,7 @@ def test_every_failure_queue_alarms_on_its_first_message(template: dict[str, Any
     depth_alarms = {
         alarm["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: alarm["Properties"]
         for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"]["Namespace"] == "AWS/SQS"
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
     }
     assert set(depth_alarms) == FAILURE_QUEUES
     for queue, properties in depth_alarms.items():

@@ -92,7 +92,7 @@ def test_the_publishers_failures_are_kept_on_an_alarmed_failure_queue(template: 
     alarms = [
         alarm["Properties"]
         for alarm in resources(template, "AWS::CloudWatch::Alarm").values()
-        if alarm["Properties"]["Dimensions"]
+        if alarm["Properties"].get("Dimensions")
         == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [FAILURES_QUEUE, "QueueName"]}}]
     ]
     assert len(alarms) == 1, alarms

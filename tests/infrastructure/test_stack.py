@@ -29,6 +29,7 @@ UNTAGGABLE = {
     "AWS::ApiGateway::Account",
     "AWS::CloudFormation::WaitConditionHandle",
     "AWS::Logs::QueryDefinition",  # CloudFormation gives saved queries no Tags property
+    "AWS::CloudWatch::Dashboard",  # nor dashboards
 }
 
 

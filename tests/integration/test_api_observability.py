@@ -110,7 +110,25 @@ def test_metrics_count_requests_outcomes_latency_and_cold_starts(
     # One metric for every reason (no metric name per reason: each would be billed); the reason is logged.
     assert not [name for name in metrics if name.startswith("Rejected")]
     assert len(metrics["VonageLatency"]) == 2
+    # A 404 is the sender's mistake (a wrong UUID or region), not Vonage failing: its error rate does not count it
+    assert "VonageErrors" not in metrics
+
+
+def test_vonage_s_own_failures_and_refused_credentials_each_have_their_metric(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failing, refused = str(uuid.uuid4()), str(uuid.uuid4())
+    stack.vonage.program(failing, *[Outcome.server_error(503)] * 4)  # the first try and every retry
+    stack.vonage.program(refused, Outcome.unauthorized(), Outcome.unauthorized())  # again after the re-read
+
+    answers = [stack.invoke_api(api_event(m, {"region": "eu"})) for m in (failing, refused)]
+
+    assert [answer["statusCode"] for answer in answers] == [502, 502]
+    metrics = emf_metrics(capsys.readouterr().out)
+    # What the Vonage error-rate alarm and the credentials alarm read (template.yaml)
     assert metrics["VonageErrors"] == [1.0]
+    assert metrics["VonageCredentialsRejected"] == [1.0]
+    assert len(metrics["VonageLatency"]) == 2
 
 
 @pytest.mark.usefixtures("debug_logging")

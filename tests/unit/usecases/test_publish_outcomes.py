@@ -1,6 +1,10 @@
 """PublishOutcomes: the ledger's stream relayed to the bus in order, at least once, with stable ids; a
 failure stops at the first change not published, so that Lambda retries from it."""
 
+import logging
+
+import pytest
+
 from rcs_revoker.domain.outcome_events import SCHEMA_VERSION, OutcomeEvent, RecordChange
 from rcs_revoker.usecases.publish_outcomes import PublishOutcomes
 from tests.fakes.in_memory_publisher import InMemoryOutcomePublisher
@@ -51,3 +55,14 @@ def test_a_partly_taken_batch_is_retried_from_the_change_of_the_first_refused_ev
 
 def test_without_a_bus_the_events_are_dropped_and_the_batch_is_done() -> None:
     assert PublishOutcomes(None)([change(1, 1, None, "A")]) is None
+
+
+def test_each_published_outcome_is_one_log_line_the_dashboard_counts(caplog: pytest.LogCaptureFixture) -> None:
+    bus = InMemoryOutcomePublisher()
+    rejected = OutcomeEvent("RCS Revocation Rejected", {"message_uuid": UUID, "fallback": True, "reason": "not-found"})
+    with caplog.at_level(logging.INFO, logger="rcs-revoker"):
+        PublishOutcomes(bus)([RecordChange("1", UUID, 1, None, (rejected,))])
+    lines = [r for r in caplog.records if r.getMessage() == "outcome published"]
+    assert [(r.detail_type, r.fallback, r.reason) for r in lines] == [  # type: ignore[attr-defined]
+        ("RCS Revocation Rejected", True, "not-found")
+    ]

@@ -157,8 +157,11 @@ class VonageMessagesClient:
             return _interpret(response, message_uuid, region)
         except (DependencyUnavailable, ServiceMisconfigured):
             raise  # re-reading the secret after a 401 failed: Secrets Manager's error, not Vonage's
-        except RevocationError:
-            count("VonageErrors")
+        except (VonageUnavailable, VonageTimeout):
+            count("VonageErrors")  # Vonage's own failures (the error-rate alarm's): not a 404, 422 or 429
+            raise
+        except VonageCredentialsRejected:
+            count("VonageCredentialsRejected")  # still refused after a re-read of the secret: a person must act
             raise
         finally:
             milliseconds("VonageLatency", (time.perf_counter() - started) * 1000)

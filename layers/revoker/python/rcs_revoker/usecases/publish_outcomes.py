@@ -39,6 +39,18 @@ class PublishOutcomes:
         except OutcomeNotRecorded:
             taken = 0  # the bus did not answer: the batch is retried from its first change
         count("OutcomeEventsPublished", taken)
+        for entry in entries[:taken]:
+            # One line per outcome: the dashboard's and Logs Insights' counts by kind, fallback and reason, at
+            # no metric's price (a metric per kind and fallback would be billed by the combination).
+            logger.info(
+                "outcome published",
+                extra={
+                    "message_uuid": entry.detail.get("message_uuid"),
+                    "detail_type": entry.detail_type,
+                    "fallback": entry.detail.get("fallback"),
+                    "reason": entry.detail.get("reason"),
+                },
+            )
         if taken == len(entries):
             return None
         count("OutcomePublishFailures")
