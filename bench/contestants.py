@@ -174,10 +174,13 @@ def versions(contestant: Contestant) -> dict[str, str]:
     return dict(json.loads(result.stdout))
 
 
-def deployed_memory_mb(template_path: Path) -> int:
-    """The functions' memory as template.yaml deploys it: Globals' MemorySize, or the parameter it names."""
+def deployed_memory_mb(template_path: Path, function_id: str = "RevokeApiFunction") -> int:
+    """The memory template.yaml deploys `function_id` with (the full function's, by default): its MemorySize or
+    Globals', or the parameter either names."""
     template = load_template(template_path)
-    memory = template.get("Globals", {}).get("Function", {}).get("MemorySize")
+    memory = template.get("Resources", {}).get(function_id, {}).get("Properties", {}).get("MemorySize")
+    if memory is None:
+        memory = template.get("Globals", {}).get("Function", {}).get("MemorySize")
     if isinstance(memory, dict) and "Ref" in memory:
         memory = template.get("Parameters", {}).get(memory["Ref"], {}).get("Default")
     if memory is None:

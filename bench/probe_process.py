@@ -49,8 +49,11 @@ def probe(
     command = [str(contestant.python), "-P", str(PROBE), "--handler-module", "handler", "--events", str(events)]
     command += ["--expect", expect, "--function-name", contestant.env["AWS_LAMBDA_FUNCTION_NAME"]]
     command += ["--memory-mb", str(contestant.memory_mb)]
+    environment = env or contestant.environment()
     if restore:
         command.append("--restore")
+        # The init as SnapStart runs it: what the first request would build is built before the snapshot.
+        environment = {**environment, "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
     command += extra or []
     with (
         tempfile.TemporaryFile(dir=tmp) as stderr,
@@ -59,7 +62,7 @@ def probe(
         spawned = time.perf_counter()
         process = subprocess.Popen(
             command,
-            env=env or contestant.environment(),
+            env=environment,
             cwd=tmp,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

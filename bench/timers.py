@@ -66,7 +66,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 TABLES = {"AgentsTable": "agents", "IdempotencyTable": "idempotency", "LedgerTable": "ledger"}
 ARM_THREADS: Final = 4  # requests to the API function at once
-MEMORY_MB: Final = 256  # template.yaml, Parameters.FunctionMemorySize Default
+MEMORY_MB: Final = 256  # template.yaml, Parameters.RevokeTimerMemorySize Default
 
 # --- AWS list prices, USD, on-demand, as of 2026-12-02 (us-east-1; eu-west-1 is the same for SQS, Scheduler
 # and Lambda, about 10-20 % more for DynamoDB). Sources: aws.amazon.com/{sqs,eventbridge,lambda,dynamodb,
@@ -861,7 +861,7 @@ def _report(args: argparse.Namespace, queue: Run, schedule: Run, elapsed: float,
         "",
         "Counted in the runs above, per timer: every AWS request the functions made, by phase, and the ledger's "
         "write units from its stream (the larger of the item before and after each write, by 1 KB). "
-        f"Lambda at {MEMORY_MB} MB arm64 (template.yaml's FunctionMemorySize); durations measured offline "
+        f"Lambda at {MEMORY_MB} MB arm64 (template.yaml's RevokeTimerMemorySize); durations measured offline "
         f"(moto on loopback, Vonage answering in {args.latency_ms:g} ms), rounded up to the ms.",
         "",
         *cost_rows,

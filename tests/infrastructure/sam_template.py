@@ -135,6 +135,12 @@ def resources_without_allowed_wildcards(statement: dict[str, Any]) -> list[str]:
     return strings_in([r for r in as_list(statement["Resource"]) if r != OTHER_APPLICATIONS_SECRETS])
 
 
+def live_alias(function_id: str) -> str:
+    """The logical id of the alias SAM makes for a function (Globals' AutoPublishAlias: live): what every
+    trigger invokes, so that SnapStart's snapshot of the published version serves it."""
+    return f"{function_id}Aliaslive"
+
+
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {
         logical_id: resource

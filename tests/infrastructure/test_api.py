@@ -9,7 +9,7 @@ import pytest
 
 # The API function's routes and the webhook function's: (method, path) -> event id on that function.
 from rcs_revoker.api.routes import API_ROUTES, WEBHOOK_ROUTES
-from tests.infrastructure.sam_template import UNSIGNED_ROUTES, api_routes, sub_string
+from tests.infrastructure.sam_template import UNSIGNED_ROUTES, api_routes, live_alias, sub_string
 
 
 @pytest.mark.parametrize("route", sorted(API_ROUTES), ids=[API_ROUTES[r] for r in sorted(API_ROUTES)])
@@ -58,10 +58,10 @@ def test_sam_requires_sigv4_on_every_route_but_the_vonage_webhook(translated: di
         if route in UNSIGNED_ROUTES:
             # SAM's "no authorizer": a requirement naming no defined scheme (see securitySchemes below).
             assert operation["security"] == [{"NONE": []}], route
-            assert f"${{{UNSIGNED_ROUTES[route]}.Arn}}" in uri, route
+            assert f"${{{live_alias(UNSIGNED_ROUTES[route])}}}" in uri, route
         else:
             assert operation["security"] == [{"AWS_IAM": []}], route
-            assert "${RevokeApiFunction.Arn}" in uri, route
+            assert f"${{{live_alias('RevokeApiFunction')}}}" in uri, route
         assert "x-amazon-apigateway-auth" not in operation, route
     # One scheme, SigV4, and no other authorizer. "NONE" must stay undefined: a scheme of that name would be
     # applied to the webhook.

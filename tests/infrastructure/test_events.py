@@ -23,6 +23,7 @@ from tests.infrastructure.sam_template import (
     as_list,
     function_properties,
     functions,
+    live_alias,
     resources,
     sub_string,
 )
@@ -182,7 +183,7 @@ def test_sam_generates_the_rule_the_queue_policy_names(translated: dict[str, Any
     assert rule["Type"] == "AWS::Events::Rule"
     assert rule["Properties"]["EventBusName"] == EVENT_BUS_NAME
     (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"] == {"Fn::GetAtt": ["RevokeEventFunction", "Arn"]}
+    assert target["Arn"] == {"Ref": live_alias("RevokeEventFunction")}
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["RevocationRequestsDeadLetterQueue", "Arn"]}}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
     # SAM created no dead-letter queue or queue policy of its own.

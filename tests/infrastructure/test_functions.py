@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from tests.infrastructure.cfn_evaluate import Deployment
 from tests.infrastructure.sam_template import (
     EVENT_BUS_NAME,
     FUNCTION_CODE,
     REPO_ROOT,
     function_properties,
     functions,
+    live_alias,
     strings_in,
     sub_string,
 )
@@ -29,7 +31,28 @@ def test_every_function_runs_python313_on_arm64_with_both_layers(template: dict[
         assert {"Ref": "RevokerLayer"} in properties.get("Layers", []), logical_id
         # No SDK tracing (its measured cold-start cost is in the template): Lambda's own segments only.
         assert "Tracing" not in properties, logical_id
-        assert properties.get("MemorySize") == {"Ref": "FunctionMemorySize"}, logical_id
+
+
+# Each function's memory is a parameter of its own; its default is chosen from `make bench`'s cost x latency
+# table (docs/performance.md): the synchronous ones a person or Vonage waits on at 512 MB, the others at 256 MB.
+MEMORY_DEFAULTS = {
+    "RevokeApiFunction": ("RevokeApiMemorySize", 512),
+    "StatusWebhookFunction": ("StatusWebhookMemorySize", 512),
+    "RevokeEventFunction": ("RevokeEventMemorySize", 256),
+    "RevokeWorkerFunction": ("RevokeWorkerMemorySize", 256),
+    "RevokeTimerFunction": ("RevokeTimerMemorySize", 256),
+    "OutcomePublisherFunction": ("OutcomePublisherMemorySize", 256),
+    "ReconcilerFunction": ("ReconcilerMemorySize", 256),
+}
+
+
+def test_each_function_has_a_memory_parameter_of_its_own(template: dict[str, Any]) -> None:
+    assert set(MEMORY_DEFAULTS) == set(functions(template))
+    for logical_id, properties in functions(template).items():
+        parameter, default = MEMORY_DEFAULTS[logical_id]
+        assert properties["MemorySize"] == {"Ref": parameter}, logical_id
+        declared = template["Parameters"][parameter]
+        assert (declared["Type"], declared["Default"], declared["MinValue"]) == ("Number", default, 128), parameter
 
 
 def test_every_function_is_listed_with_its_code(template: dict[str, Any]) -> None:
@@ -136,3 +159,18 @@ def test_environment_names_the_configuration(template: dict[str, Any], logical_i
     assert variables == {**SHARED_ENVIRONMENT, **OWN_ENVIRONMENT.get(logical_id, {})}
     assert template["Parameters"]["DefaultRegion"]["AllowedValues"] == ["", "eu", "us", "ap"]
     assert set(OWN_ENVIRONMENT) <= set(FUNCTION_CODE), "OWN_ENVIRONMENT lists a function that is gone"
+
+
+@pytest.mark.parametrize(("parameter", "apply_on"), [("off", "None"), ("on", "PublishedVersions")])
+def test_snapstart_is_a_parameter_off_by_default_and_every_trigger_invokes_the_live_alias(
+    translated: dict[str, Any], parameter: str, apply_on: str
+) -> None:
+    assert translated["Parameters"]["SnapStart"]["Default"] == "off"
+    deployed = Deployment(translated, {"VonageSecretName": "vonage", "SnapStart": parameter}).resources()
+    lambdas = {k: r for k, r in deployed.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert set(lambdas) == set(FUNCTION_CODE)
+    for logical_id, function in lambdas.items():
+        assert function["Properties"]["SnapStart"] == {"ApplyOn": apply_on}, logical_id
+        # SnapStart snapshots published versions only: each function has its alias on the version just published
+        alias = deployed[live_alias(logical_id)]["Properties"]
+        assert (alias["Name"], alias["FunctionName"]) == ("live", logical_id), logical_id

@@ -16,6 +16,7 @@ from tests.infrastructure.sam_template import (
     as_list,
     function_properties,
     functions,
+    live_alias,
     resources,
 )
 
@@ -123,6 +124,6 @@ def test_sam_maps_the_ledger_stream_to_the_publisher(translated: dict[str, Any])
     assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
     assert mapping["Properties"] == {
         "EventSourceArn": {"Fn::GetAtt": ["LedgerTable", "StreamArn"]},
-        "FunctionName": {"Ref": PUBLISHER_EVENT[0]},
+        "FunctionName": {"Ref": live_alias(PUBLISHER_EVENT[0])},
         **MAPPING,
     }

@@ -12,6 +12,7 @@ from tests.infrastructure.sam_template import (
     PUBLISHER_EVENT,
     function_properties,
     functions,
+    live_alias,
     resources,
 )
 
@@ -79,7 +80,7 @@ def test_sam_maps_the_queue_to_the_worker(translated: dict[str, Any]) -> None:
     assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
     properties = mapping["Properties"]
     assert properties["EventSourceArn"] == {"Fn::GetAtt": ["RevocationQueue", "Arn"]}
-    assert properties["FunctionName"] == {"Ref": "RevokeWorkerFunction"}
+    assert properties["FunctionName"] == {"Ref": live_alias("RevokeWorkerFunction")}
     assert properties["BatchSize"] == 10
     assert properties["MaximumBatchingWindowInSeconds"] == 1
     assert properties["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -143,7 +144,7 @@ def test_timer_function_consumes_the_timer_queue_without_a_batching_window(templ
 def test_sam_maps_the_timer_queue_to_the_timer_function_without_a_batching_window(translated: dict[str, Any]) -> None:
     properties = translated["Resources"]["".join(TIMER_EVENT)]["Properties"]
     assert properties["EventSourceArn"] == {"Fn::GetAtt": ["TimerQueue", "Arn"]}
-    assert properties["FunctionName"] == {"Ref": "RevokeTimerFunction"}
+    assert properties["FunctionName"] == {"Ref": live_alias("RevokeTimerFunction")}
     assert properties["BatchSize"] == 10
     # SAM passes a 0 on (Lambda's default for SQS is also 0, but a default is not a decision).
     assert properties["MaximumBatchingWindowInSeconds"] == 0

@@ -18,6 +18,7 @@ from tests.infrastructure.sam_template import (
     api_routes,
     as_list,
     granted_policies,
+    live_alias,
     resources_without_allowed_wildcards,
     strings_in,
 )
@@ -143,8 +144,9 @@ def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[s
     for logical_id, permission in permissions.items():
         assert permission["Action"] == "lambda:InvokeFunction", logical_id
         principal = permission["Principal"]
-        (function_id,) = permission["FunctionName"].values()
-        assert permission["FunctionName"] == {"Ref": function_id}, logical_id
+        (alias,) = permission["FunctionName"].values()
+        function_id = alias.removesuffix(live_alias(""))
+        assert permission["FunctionName"] == {"Ref": live_alias(function_id)}, logical_id
         assert (principal, function_id) in INVOKERS, f"{logical_id}: {principal!r} may invoke {function_id}"
         # Scoped to the source: this API (its own id, one route of this function) or this rule, never any API
         # or rule.
@@ -161,7 +163,7 @@ def test_each_function_may_be_invoked_by_its_own_trigger_only(translated: dict[s
     assert not {function_id for _, function_id in INVOKERS} & set(POLLED)
     assert {function_id for _, function_id in INVOKERS} | set(POLLED) == set(FUNCTION_CODE)
     mappings = {
-        r["Properties"]["FunctionName"]["Ref"]: r["Properties"]["EventSourceArn"]
+        r["Properties"]["FunctionName"]["Ref"].removesuffix(live_alias("")): r["Properties"]["EventSourceArn"]
         for r in translated["Resources"].values()
         if r["Type"] == "AWS::Lambda::EventSourceMapping"
     }

@@ -234,6 +234,7 @@ def test_configuration_reads_only_its_documented_variables() -> None:
         "TIMER_DEAD_LETTER_QUEUE_ARN",
         "TIMER_QUEUE_MAX_DELAY_S",
         "VONAGE_APPLICATIONS",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
     }
 
 

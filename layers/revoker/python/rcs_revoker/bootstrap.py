@@ -15,8 +15,8 @@ from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.adapters.vonage_webhook_signature import VonageWebhookVerifier
 from rcs_revoker.config import Settings, settings
 from rcs_revoker.deadlines import time_left
-from rcs_revoker.domain.ports import IdempotencyStore
 from rcs_revoker.domain.revocation import RevocationService
+from rcs_revoker.snapstart import prepare_for_snapshot
 from rcs_revoker.usecases.cancel_revocation import CancelScheduledRevocation
 from rcs_revoker.usecases.dry_run import DryRunRevocation
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
@@ -47,6 +47,10 @@ class Service:
     fire_timer: FireTimer
     cancel_revocation: CancelScheduledRevocation
     dry_run: DryRunRevocation
+    # What the SnapStart hooks renew (rcs_revoker.snapstart): pooled connections, JWTs, cached secrets.
+    vonage: VonageMessagesClient
+    applications: SecretsManagerApplications
+    idempotency: PowertoolsIdempotencyStore | NoIdempotencyStore
 
 
 @cache
@@ -62,7 +66,7 @@ def service() -> Service:
         default_region=config.default_region,
         applications=config.vonage_applications,
     )
-    store: IdempotencyStore = (
+    store: PowertoolsIdempotencyStore | NoIdempotencyStore = (
         NoIdempotencyStore()
         if config.idempotency_disabled
         else PowertoolsIdempotencyStore(config.idempotency_table_name)
@@ -106,6 +110,9 @@ def service() -> Service:
         ),
         cancel_revocation=CancelScheduledRevocation(ledger=ledger, wake_ups=wake_ups),
         dry_run=DryRunRevocation(regions=domain, vonage=vonage),
+        vonage=vonage,
+        applications=applications,
+        idempotency=store,
     )
 
 
@@ -118,7 +125,9 @@ def finish_cold_start() -> Service:
     of it out of the collector's sight, so that later collections do not scan it again.
     """
     try:
-        return service()  # validates the configuration and builds the clients, once
+        built = service()  # validates the configuration and builds the clients, once
+        prepare_for_snapshot(built)  # SnapStart only: what the first request would build, built before the snapshot
+        return built
     finally:
         gc.freeze()
         gc.enable()

@@ -49,6 +49,9 @@ class Settings:
     # The Vonage applications served besides the default one (VONAGE_SECRET_ID's), by name: application
     # `brand-b`'s credentials are the secret `<VONAGE_SECRET_ID>/brand-b`, and its agents name it.
     vonage_applications: frozenset[str] = frozenset()
+    # Set by Lambda (AWS_LAMBDA_INITIALIZATION_TYPE=snap-start) while it runs the init of a version that SnapStart
+    # snapshots: the init then builds what the first request would (rcs_revoker.snapstart).
+    snapshot_init: bool = False
 
 
 def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
@@ -71,6 +74,7 @@ def load_settings(environ: Mapping[str, str] = os.environ) -> Settings:
         timer_dead_letter_queue_arn=_optional(environ, "TIMER_DEAD_LETTER_QUEUE_ARN"),
         timer_queue_max_delay_s=_timer_queue_max_delay(environ),
         vonage_applications=_vonage_applications(environ),
+        snapshot_init=environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "") == "snap-start",
     )
 
 

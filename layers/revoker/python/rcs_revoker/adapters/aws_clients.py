@@ -65,6 +65,14 @@ def aws_client(service_name: str) -> Any:
         return client
 
 
+def close_connections() -> None:
+    """Hangs up every pooled connection of every client (SnapStart: a connection in a snapshot would be shared
+    by every copy restored from it); the clients stay, and connect again on their next call."""
+    with _lock:
+        for client in _clients.values():
+            client._endpoint.http_session.close()  # botocore's URLLib3Session: clears its pool managers
+
+
 def bounded_by_deadline(client: Any) -> Any:
     """The client, its every call ending by the invocation's deadline (see the module's docstring)."""
     client.meta.events.register("before-send", _attempt_in_time)

@@ -62,6 +62,10 @@ class PowertoolsIdempotencyStore:
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, IdempotencyKeyError) as error:
             raise IdempotencyStoreUnavailable(type(error).__name__) from None
 
+    def prepare(self) -> None:
+        """Builds the Powertools store now (SnapStart: into the snapshot) instead of on first use."""
+        self._idempotent()
+
     def _idempotent(self) -> Callable[..., dict[str, Any]]:
         # Built on first use, not at cold start: the DynamoDB client is then made while the first request
         # needs it, and not at all where idempotency is switched off.
@@ -97,6 +101,9 @@ class NoIdempotencyStore:
             PowertoolsUserWarning,
             stacklevel=2,
         )
+
+    def prepare(self) -> None:
+        """Nothing to build."""
 
     def run_once(
         self, key: str, compute: Callable[[], dict[str, Any]], *, lambda_context: RemainingTime | None = None

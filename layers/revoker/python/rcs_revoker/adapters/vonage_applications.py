@@ -46,6 +46,11 @@ class SecretsManagerApplications:
     def served(self) -> tuple[str | None, ...]:
         return self._served
 
+    def forget(self) -> None:
+        """Every application's cached secret and parsed key dropped: the next use reads the secret again."""
+        with self._lock:
+            self._sources = {}
+
     def source_for(self, application: str | None) -> CredentialsSource:
         source = self._sources.get(application)
         if source is not None:

@@ -107,6 +107,14 @@ class VonageMessagesClient:
         """The pool that serves `url` for `application` (for tests that count connections)."""
         return self._application(application).http.connection_from_url(url)
 
+    def forget_connections_and_tokens(self) -> None:
+        """Every application's pooled connections closed and its JWT dropped: the next PATCH connects again and
+        signs a token of its own (SnapStart restores many copies of one snapshot: none may share them)."""
+        with self._lock:
+            applications, self._by_name = list(self._by_name.values()), {}
+        for application in applications:
+            application.http.clear()
+
     def _application(self, name: str | None) -> _Application:
         application = self._by_name.get(name)
         if application is not None:
