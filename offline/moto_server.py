@@ -7,8 +7,9 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Self
+from typing import IO, Any, Self
 
+import boto3
 import urllib3
 
 _LISTENING = re.compile(r"Running on http://127\.0\.0\.1:(\d+)")
@@ -40,6 +41,16 @@ class MotoServer:
         )
         self.port = self._wait_for_port(Path(self._log.name))
         return self
+
+    def client(self, service_name: str) -> Any:
+        """A boto3 client of this server, with the test credentials moto accepts (whatever the environment says)."""
+        return boto3.client(
+            service_name,
+            endpoint_url=self.endpoint_url,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's
+        )
 
     def reset(self) -> None:
         """Forgets every resource, as a new account would have none."""

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from offline import lambda_process
@@ -147,13 +146,7 @@ def proxy(moto_server: MotoServer) -> Iterator[AwsFaultProxy]:
 
 @pytest.fixture
 def table(moto_server: MotoServer) -> Iterator[str]:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = moto_server.client("dynamodb")
     name = f"killed-{uuid.uuid4().hex[:8]}"
     client.create_table(
         TableName=name,
@@ -191,13 +184,7 @@ def test_the_test_kills_the_function_while_its_aws_call_is_held(
     assert not (tmp_path / "after-put").exists()
     # And the write, dropped by the proxy, never reaches moto
     proxy.clear()
-    item = boto3.client(
-        "dynamodb",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).get_item(TableName=table, Key={"id": {"S": "lost"}})
+    item = moto_server.client("dynamodb").get_item(TableName=table, Key={"id": {"S": "lost"}})
     assert "Item" not in item
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 import threading
 import uuid
 
-import boto3
-
 from offline.moto_server import MotoServer
 
 TABLE = "atomicity"
@@ -19,13 +17,7 @@ ITEMS = 25
 
 
 def test_a_read_during_an_update_that_creates_the_item_never_sees_it_half_written(moto_server: MotoServer) -> None:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=moto_server.endpoint_url,
-        region_name="eu-west-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+    client = moto_server.client("dynamodb")
     client.create_table(
         TableName=TABLE,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
