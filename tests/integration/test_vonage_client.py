@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from offline.keys import KeyPair
 from offline.tls import generate_self_signed_cert
 from offline.vonage_simulator import Outcome, VonageSimulator
-from rcs_revoker.adapters.vonage_applications import OneApplication
+from rcs_revoker.adapters.vonage_applications import SecretsManagerApplications
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_messages import VonageMessagesClient
 from rcs_revoker.domain.errors import VonageRateLimited, VonageTimeout
@@ -76,7 +76,9 @@ def vonage(
 
 @pytest.fixture
 def client(vonage: VonageSimulator, credentials: StaticCredentials) -> VonageMessagesClient:
-    return VonageMessagesClient(OneApplication(credentials), base_url_override=vonage.base_url)
+    # One application, whose credentials are the fixture's.
+    applications = SecretsManagerApplications("rcs-revoker/vonage", new_source=lambda _: credentials)
+    return VonageMessagesClient(applications, base_url_override=vonage.base_url)
 
 
 def connections_made(client: VonageMessagesClient, vonage: VonageSimulator) -> int:

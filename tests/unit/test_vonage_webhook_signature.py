@@ -9,7 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from rcs_revoker.adapters.vonage_applications import OneApplication, SecretsManagerApplications
+from rcs_revoker.adapters.vonage_applications import SecretsManagerApplications
 from rcs_revoker.adapters.vonage_credentials import VonageCredentials
 from rcs_revoker.adapters.vonage_webhook_signature import CLOCK_SKEW_S, DEFAULT_MAX_AGE_S, VonageWebhookVerifier
 from rcs_revoker.domain.errors import ServiceMisconfigured, WebhookUnauthorized
@@ -58,7 +58,9 @@ def token(body: bytes = BODY, secret: str = SECRET, **claims: Any) -> str:
 
 
 def verify(headers: dict[str, str], body: bytes = BODY, secrets: Secrets | None = None) -> dict[str, Any]:
-    verifier = VonageWebhookVerifier(OneApplication(secrets or Secrets(credentials())), clock=lambda: NOW)
+    source = secrets or Secrets(credentials())
+    applications = SecretsManagerApplications("rcs-revoker/vonage", new_source=lambda _: source)
+    verifier = VonageWebhookVerifier(applications, clock=lambda: NOW)
     return verifier.verify(headers, body)
 
 

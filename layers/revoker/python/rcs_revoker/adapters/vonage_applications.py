@@ -63,19 +63,3 @@ class SecretsManagerApplications:
                 source = self._new_source(secret_id_for(self._default_secret_id, application))
                 self._sources[application] = source
             return source
-
-
-class OneApplication:
-    """A stack (or a test) with the default application only."""
-
-    def __init__(self, source: CredentialsSource) -> None:
-        self._source = source
-
-    @property
-    def served(self) -> tuple[str | None, ...]:
-        return (None,)
-
-    def source_for(self, application: str | None) -> CredentialsSource:
-        if application is not None:
-            raise ServiceMisconfigured(f"This stack does not serve the Vonage application {application!r}.")
-        return self._source
