@@ -10,6 +10,7 @@ the template (the `translated` fixture of conftest.py).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from typing import Any
@@ -133,6 +134,12 @@ def resources_without_allowed_wildcards(statement: dict[str, Any]) -> list[str]:
     if is_timer_schedules_grant(statement):
         return []
     return strings_in([r for r in as_list(statement["Resource"]) if r != OTHER_APPLICATIONS_SECRETS])
+
+
+def emitted_metrics() -> set[str]:
+    """The names of the EMF metrics the service's code emits (its `count` and `milliseconds` calls)."""
+    code = "\n".join(path.read_text() for path in (REPO_ROOT / "layers" / "revoker" / "python").rglob("*.py"))
+    return set(re.findall(r'(?:count|milliseconds)\(\s*"([A-Za-z]+)"', code))
 
 
 def live_alias(function_id: str) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 from tests.conftest import REPO_ROOT
 from tests.infrastructure.cfn_evaluate import Deployment
-from tests.infrastructure.sam_template import resources
+from tests.infrastructure.sam_template import emitted_metrics, resources
 
 
 def dashboard(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -67,3 +67,14 @@ def test_the_log_widgets_read_lines_the_code_writes(template: dict[str, Any]) ->
             assert f'"{message}"' in code, message
         for group in re.findall(r"SOURCE '([A-Za-z]+)'", query):
             assert template["Resources"][group]["Type"] == "AWS::Logs::LogGroup", group
+
+
+def test_every_service_metric_the_dashboard_draws_is_one_the_code_emits(template: dict[str, Any]) -> None:
+    drawn = {
+        line[1]
+        for widget in dashboard(template)
+        for line in widget["properties"].get("metrics", [])
+        if line and line[0] == "RcsRevoker"
+    }
+    assert len(drawn) >= 10
+    assert drawn - emitted_metrics() == set()

@@ -6,11 +6,11 @@ import json
 import re
 from typing import Any
 
-from tests.conftest import REPO_ROOT
 from tests.infrastructure.sam_template import (
     FAILURE_QUEUES,
     WORK_QUEUES,
     as_list,
+    emitted_metrics,
     functions,
     resources,
     sub_string,
@@ -48,7 +48,6 @@ ABSOLUTE_METRICS = {
 }
 # The functions whose throttles a caller sees (API Gateway, Vonage's callbacks); the others retry theirs.
 SYNCHRONOUS_FUNCTIONS = {"RevokeApiFunction", "StatusWebhookFunction"}
-METRIC_CALL = re.compile(r'(?:count|milliseconds)\(\s*"([A-Za-z]+)"')
 
 
 def watched(properties: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
@@ -117,15 +116,13 @@ def test_the_api_alarms_on_its_5xx_rate_keyed_by_its_own_name(template: dict[str
 
 
 def test_every_service_metric_an_alarm_reads_is_one_the_code_emits(template: dict[str, Any]) -> None:
-    code = "\n".join(path.read_text() for path in (REPO_ROOT / "layers" / "revoker" / "python").rglob("*.py"))
-    emitted = set(METRIC_CALL.findall(code))
     read = {
         (metric, json.dumps(dimensions))
         for properties in alarms(template).values()
         for namespace, metric, dimensions in watched(properties)
         if namespace == "RcsRevoker"
     }
-    assert {metric for metric, _ in read} - emitted == set()
+    assert {metric for metric, _ in read} - emitted_metrics() == set()
     # Powertools puts the service name on every metric as its one dimension.
     service = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"]
     assert {dimensions for _, dimensions in read} == {json.dumps([{"Name": "service", "Value": service}])}
