@@ -54,11 +54,17 @@ class MotoServer:
 
     def reset(self) -> None:
         """Forgets every resource, as a new account would have none."""
+        if self._process is not None and self._process.poll() is not None:
+            raise RuntimeError(self._death_notice())
         response = urllib3.request("POST", f"{self.endpoint_url}/moto-api/reset", timeout=10, retries=False)
         if response.status != 200:
             raise RuntimeError(f"moto server reset failed: {response.status}")
 
     def stop(self) -> None:
+        if self._process is not None and self._process.poll() is not None:
+            # It ended before it was asked to: say how, with its last words, before its log is deleted (every
+            # request after that was refused, and the failures it caused say only "connection refused").
+            print(self._death_notice(), file=sys.stderr)
         if self._process is not None:
             self._process.terminate()
             try:
@@ -80,6 +86,11 @@ class MotoServer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    def _death_notice(self) -> str:
+        assert self._process is not None  # noqa: S101 - the caller checks
+        tail = Path(self._log.name).read_text(errors="replace")[-3000:] if self._log is not None else ""
+        return f"moto server (pid {self._process.pid}) exited early, status {self._process.returncode}:\n{tail}"
 
     def _wait_for_port(self, log_path: Path) -> int:
         assert self._process is not None  # noqa: S101 - start() set it
