@@ -1,5 +1,6 @@
 """moto in server mode: a real HTTP server on 127.0.0.1 that stands in for AWS, in its own process."""
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -61,10 +62,15 @@ class MotoServer:
             raise RuntimeError(f"moto server reset failed: {response.status}")
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is not None:
-            # It ended before it was asked to: say how, with its last words, before its log is deleted (every
-            # request after that was refused, and the failures it caused say only "connection refused").
-            print(self._death_notice(), file=sys.stderr)
+        """Stops the server and deletes its log; RuntimeError (after cleaning up) when it had already ended by
+        itself: every request after that was refused, and the failures it caused said only "connection
+        refused", so its exit status and last log lines are given here, before the log is deleted."""
+        died = self._death_notice() if self._process is not None and self._process.poll() is not None else None
+        if died is not None and self._process is not None and self._process.returncode == 0:
+            # Ended by a signal it handles (moto exits 0 on SIGINT or SIGTERM: a Ctrl-C to `make serve`'s process
+            # group reaches it too): said, not raised.
+            print(died, file=sys.stderr)
+            died = None
         if self._process is not None:
             self._process.terminate()
             try:
@@ -78,6 +84,8 @@ class MotoServer:
             Path(self._log.name).unlink(missing_ok=True)
             self._log = None
         self.port = None
+        if died is not None:
+            raise RuntimeError(died)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -102,5 +110,6 @@ class MotoServer:
                 break
             time.sleep(0.05)
         output = log_path.read_text(errors="replace")[-2000:]
-        self.stop()
+        with contextlib.suppress(RuntimeError):  # "exited early": said below, with the start-up's output
+            self.stop()
         raise RuntimeError(f"moto server did not start:\n{output}")
