@@ -127,6 +127,14 @@ def build_contestants(template: TemplateStack, deployment: OfflineDeployment) ->
     return [baseline, same_job, full]
 
 
+def reference_of(full: Contestant, service_root: Path, reference_root: Path) -> Contestant:
+    """The full function with another checkout's code (its layer and handler), in the same environment: what
+    the CPU target compares against in one run. Its code reads the environment this template gives."""
+    root = reference_root.resolve()
+    pythonpath = [root / path.relative_to(service_root) for path in full.pythonpath]
+    return replace(full, key="service_reference", label="service (full), reference", pythonpath=pythonpath)
+
+
 def entry_point(template: TemplateStack, logical_id: str, deployment: OfflineDeployment) -> Contestant:
     """The function `logical_id` of the template, as deployed (its CodeUri's handler, its environment)."""
     service_root, tmp = deployment.service_root, deployment.tmp

@@ -4,7 +4,7 @@ The command line only: it runs bench/session.py, writes bench/results/latest.jso
 prints the tables (bench/table.py). What is measured and how: bench/README.md.
 
     python -m bench.run [--memory 256] [--memories 128,256,512,1024,1769] [--quick] [--runs 10] [--warm 300]
-                        [--skip-size] [--profile]
+                        [--skip-size] [--profile] [--reference-root /tmp/ref]
 """
 
 import argparse
@@ -34,6 +34,12 @@ def memory_list(text: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--service-root", type=Path, default=REPO, help="where the service's code is (a checkout)")
+    parser.add_argument(
+        "--reference-root",
+        type=Path,
+        help="another checkout of the service (git worktree add /tmp/ref <commit>): its full function's warm "
+        "path is measured in the same run, and the CPU target is a ratio against it",
+    )
     parser.add_argument("--memory", type=int, help="the functions' memory, MB (default: what template.yaml deploys)")
     parser.add_argument(
         "--memories",
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         profile=args.profile,
     )
     started = time.monotonic()
-    report = run_benchmark(workload, service_root=args.service_root)
+    report = run_benchmark(workload, service_root=args.service_root, reference_root=args.reference_root)
     report["duration_s"] = round(time.monotonic() - started, 1)
     write_report(report, args.output)
     print_report(report)

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.cold_start import ColdRow, cold_starts
-from bench.contestants import Contestant, OfflineDeployment, build_contestants, describe, entry_point
+from bench.contestants import (
+    Contestant,
+    OfflineDeployment,
+    build_contestants,
+    describe,
+    entry_point,
+    reference_of,
+)
 from bench.cost import cost_table
 from bench.cpu_share import CpuLimiter
 from bench.deployed_size import deployed_sizes
@@ -54,19 +61,24 @@ class Functions:
     event: Contestant
     worker: Contestant
     timer: Contestant
+    reference: Contestant | None = None  # the full function of another checkout (--reference-root)
 
     @property
     def api_rows(self) -> list[Contestant]:
         return [self.baseline, self.same_job, self.full]
 
 
-def run_benchmark(workload: Workload, *, service_root: Path) -> dict[str, Any]:
+def run_benchmark(workload: Workload, *, service_root: Path, reference_root: Path | None = None) -> dict[str, Any]:
     service_root = service_root.resolve()
     report: dict[str, Any] = {
         "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "load_at_start": load(),
-        "settings": {**workload.as_dict(), "service_root": str(service_root)},
+        "settings": {
+            **workload.as_dict(),
+            "service_root": str(service_root),
+            "reference_root": str(reference_root.resolve()) if reference_root else None,
+        },
     }
     with ExitStack() as stack:
         cpu = stack.enter_context(CpuLimiter.for_this_machine())
@@ -103,6 +115,7 @@ def run_benchmark(workload: Workload, *, service_root: Path) -> dict[str, Any]:
             entry_point(template, "RevokeEventFunction", deployment),
             entry_point(template, "RevokeWorkerFunction", deployment),
             entry_point(template, "RevokeTimerFunction", deployment),
+            reference_of(full, service_root, reference_root) if reference_root else None,
         )
         report["offline_stack"] = {
             "moto_server": moto.endpoint_url,
@@ -149,7 +162,9 @@ def measure(  # noqa: PLR0917 - the run's parts, each named
     print(f"cold starts: {workload.runs} rounds of {len(rows)} rows, interleaved...", flush=True)
     report["cold"] = cold_starts(rows, workload.runs, tmp, counter, cpu)
     print(f"warm path: {workload.warm} requests per row...", flush=True)
-    report["warm"] = warm_paths(f.api_rows, workload.warm, tmp, counter, cpu)
+    report["warm"] = warm_paths(
+        [*f.api_rows, *([f.reference] if f.reference else [])], workload.warm, tmp, counter, cpu
+    )
 
     print("entry points: EventBridge, the worker's batch of ten, the timer, the bulk submit...", flush=True)
     report["entry_points"] = {

@@ -204,7 +204,9 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {c['label']}: {what} | {wall['median']:.0f} | {wall['max']:.0f} (max) | {cpu['median']:.0f} | {calls} |"
         )
-    for key in ("baseline", "service_same_job"):
+    for key in ("baseline", "service_same_job", "service_reference"):
+        if key not in warm:
+            continue
         w = warm[key]
         lines.append(
             f"| {w['label']}: warm | {w['p50_ms']:.1f} | {w['p99_ms']:.1f} | {w['cpu_ms_per_request']:.2f} | "

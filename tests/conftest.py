@@ -4,7 +4,6 @@ in-process with real event shapes) that the integration and load tests share: on
 
 import base64
 import copy
-import hashlib
 import importlib
 import io
 import json
@@ -12,6 +11,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -280,18 +280,25 @@ class Stack:
         return response
 
     def hold_in_progress(self, message_uuid: str, *, for_s: float) -> None:
-        """Writes the message's idempotency record as another invocation holding it would leave it: in progress
-        for `for_s` seconds more (negative: an invocation that died, its Lambda context already expired). The key
-        is Powertools Idempotency's: the function's key prefix and the MD5 of the message UUID as JSON."""
-        digest = hashlib.md5(json.dumps(message_uuid).encode(), usedforsecurity=False).hexdigest()
+        """Writes the message's ledger item as another invocation asking Vonage would leave it: the write-ahead's
+        `revoking` record and, on the same item, Powertools' idempotency record in progress for `for_s` seconds
+        more (negative: an invocation that died, its Lambda context already expired)."""
         now = time.time()
+        stamp = datetime.now(UTC).isoformat()
         boto3.client("dynamodb", endpoint_url=self.moto.endpoint_url).put_item(
-            TableName=IDEMPOTENCY_TABLE,
+            TableName=LEDGER_TABLE,
             Item={
-                "id": {"S": f"rcs-revoker#revoke#{digest}"},
-                "status": {"S": "INPROGRESS"},
-                "expiration": {"N": str(int(now + 3600))},
-                "in_progress_expiration": {"N": str(int((now + for_s) * 1000))},
+                "message_uuid": {"S": message_uuid},
+                "state": {"S": "revoking"},
+                "region": {"S": "eu"},
+                "attempts": {"N": "1"},
+                "version": {"N": "1"},
+                "created_at": {"S": stamp},
+                "updated_at": {"S": stamp},
+                "expires_at": {"N": str(int(now + 4 * 86400))},
+                "idempotency_status": {"S": "INPROGRESS"},
+                "idempotency_expiration": {"N": str(int(now + 3600))},
+                "idempotency_in_progress_expiration": {"N": str(int((now + for_s) * 1000))},
             },
         )
 

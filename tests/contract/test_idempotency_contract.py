@@ -1,17 +1,29 @@
-"""IdempotencyStore: InMemoryIdempotencyStore and PowertoolsIdempotencyStore (DynamoDB on moto server)
+"""IdempotencyStore: InMemoryIdempotencyStore and PowertoolsIdempotencyStore (DynamoDB on moto server), each
+with its records apart and on the ledger's items (carrying the ledger's writes, as a revocation gives them),
 compute once, replay, forget a failure, block a twin and release a crashed holder alike."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from rcs_revoker.adapters.dynamodb_idempotency import PowertoolsIdempotencyStore
-from rcs_revoker.domain.ports import ComputationInProgress, IdempotencyStore, IdempotencyStoreUnavailable
-from tests.conftest import IDEMPOTENCY_TABLE, Stack
+from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
+from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
+from rcs_revoker.domain.ports import (
+    ComputationInProgress,
+    IdempotencyStore,
+    IdempotencyStoreUnavailable,
+    Ledger,
+    LedgerWritesAlongside,
+    RemainingTime,
+)
+from tests.conftest import IDEMPOTENCY_TABLE, LEDGER_TABLE, Stack
 from tests.contract.conftest import IMPLEMENTATIONS
 from tests.fakes.in_memory_idempotency import InMemoryIdempotencyStore
+from tests.fakes.in_memory_ledger import InMemoryLedger
 
 KEY = "0d3c1f4e-5a6b-4c7d-8e9f-a0b1c2d3e4f5"
 
@@ -34,10 +46,55 @@ class StoreUnderTest:
     broken: IdempotencyStore  # one whose storage does not answer
 
 
-@pytest.fixture(params=IMPLEMENTATIONS)
+def asking(record: LedgerRecord | None) -> LedgerWrite:
+    return LedgerWrite(KEY, record.version if record else None, {"state": "revoking", "region": "eu"}, attempts=1)
+
+
+def accepted(record: LedgerRecord | None, stored: dict[str, Any]) -> LedgerWrite | None:
+    if stored.get("outcome") != "accepted":
+        return None
+    return LedgerWrite(KEY, record.version if record else None, {"state": "requested", "outcome": "accepted"})
+
+
+class OnTheLedger:
+    """A store whose records are on the ledger's items, called as a revocation calls it: the record read first,
+    then the write-ahead and the outcome given to carry. `carried`: what each call's LedgerWritesAlongside
+    said afterwards."""
+
+    def __init__(self, store: IdempotencyStore, ledger: Ledger | None) -> None:
+        self.store, self.ledger = store, ledger
+        self.carried: list[LedgerWritesAlongside] = []
+
+    def run_once(
+        self,
+        key: str,
+        compute: Callable[[], dict[str, Any]],
+        *,
+        lambda_context: RemainingTime | None = None,
+        alongside: LedgerWritesAlongside | None = None,
+    ) -> dict[str, Any]:
+        known = self.ledger.get(key) if self.ledger is not None else None
+        carried = alongside or LedgerWritesAlongside(known, asking, accepted)
+        self.carried.append(carried)
+        return self.store.run_once(key, compute, lambda_context=lambda_context, alongside=carried)
+
+
+@pytest.fixture(params=[f"{kind}{where}" for kind in IMPLEMENTATIONS for where in ("", " on the ledger")])
 def under_test(request: pytest.FixtureRequest, stack: Stack) -> StoreUnderTest:
-    if request.param == "fake":
+    kind, on_the_ledger = request.param.split(" ")[0], request.param.endswith("on the ledger")
+    if kind == "fake":
+        if on_the_ledger:
+            ledger = InMemoryLedger()
+            return StoreUnderTest(
+                OnTheLedger(InMemoryIdempotencyStore(ledger=ledger), ledger),
+                OnTheLedger(InMemoryIdempotencyStore(unavailable=True, ledger=ledger), None),
+            )
         return StoreUnderTest(InMemoryIdempotencyStore(), InMemoryIdempotencyStore(unavailable=True))
+    if on_the_ledger:
+        return StoreUnderTest(
+            OnTheLedger(PowertoolsIdempotencyStore(ledger=DynamoDbLedger(LEDGER_TABLE)), DynamoDbLedger(LEDGER_TABLE)),
+            OnTheLedger(PowertoolsIdempotencyStore(ledger=DynamoDbLedger("no-such-table")), None),
+        )
     return StoreUnderTest(PowertoolsIdempotencyStore(IDEMPOTENCY_TABLE), PowertoolsIdempotencyStore("no-such-table"))
 
 
@@ -97,3 +154,68 @@ def test_a_store_that_does_not_answer_says_so_before_computing(under_test: Store
     with pytest.raises(IdempotencyStoreUnavailable):
         under_test.broken.run_once(KEY, compute)
     assert compute.calls == 0
+
+
+@pytest.fixture(params=IMPLEMENTATIONS)
+def on_the_ledger(request: pytest.FixtureRequest, stack: Stack) -> tuple[OnTheLedger, Ledger]:
+    if request.param == "fake":
+        fake_ledger = InMemoryLedger()
+        return OnTheLedger(InMemoryIdempotencyStore(ledger=fake_ledger), fake_ledger), fake_ledger
+    ledger = DynamoDbLedger(LEDGER_TABLE)
+    return OnTheLedger(PowertoolsIdempotencyStore(ledger=ledger), ledger), ledger
+
+
+def test_on_the_ledger_the_write_ahead_and_the_outcome_ride_with_the_record(
+    on_the_ledger: tuple[OnTheLedger, Ledger],
+) -> None:
+    store, ledger = on_the_ledger
+
+    def compute() -> dict[str, Any]:
+        record = ledger.get(KEY)  # Vonage is asked only once the write-ahead is in the ledger
+        assert record is not None
+        assert (record.state, record.attempts) == ("revoking", 1)
+        return {"outcome": "accepted", "region": "eu"}
+
+    assert store.run_once(KEY, compute) == {"outcome": "accepted", "region": "eu"}
+    [carried] = store.carried
+    assert (carried.started, carried.ended) == (True, True)
+    record = ledger.get(KEY)
+    assert record is not None
+    assert (record.state, record.outcome, record.version) == ("requested", "accepted", 2)
+    assert carried.record is not None
+    assert (carried.record.state, carried.record.version) == ("requested", 2)
+    # A replay carries nothing: the ledger stays as the first call left it.
+    assert store.run_once(KEY, Counter({"outcome": "accepted", "region": "eu"})) == {
+        "outcome": "accepted",
+        "region": "eu",
+    }
+    assert (store.carried[1].started, store.carried[1].ended) == (False, False)
+    assert ledger.get(KEY) == record
+
+
+def test_on_the_ledger_a_record_that_moved_on_is_decided_again_and_never_overwritten(
+    on_the_ledger: tuple[OnTheLedger, Ledger],
+) -> None:
+    store, ledger = on_the_ledger
+    assert ledger.save(LedgerWrite(KEY, None, {"state": "sent"}))
+    stale = ledger.get(KEY)
+    # A status callback writes between the caller's read and the write-ahead, and another during the PATCH.
+    assert ledger.save(LedgerWrite(KEY, 1, {"state": "sent", "delivery_status": "submitted"}))
+
+    def compute() -> dict[str, Any]:
+        current = ledger.get(KEY)
+        assert current is not None
+        assert ledger.save(LedgerWrite(KEY, current.version, {"delivery_status": "read"}))
+        return {"outcome": "accepted", "region": "eu"}
+
+    carried = LedgerWritesAlongside(stale, asking, accepted)
+    assert store.run_once(KEY, compute, alongside=carried) == {"outcome": "accepted", "region": "eu"}
+
+    # The write-ahead was made on the record as the first callback left it; the outcome was not carried (the
+    # second callback moved the record on), the result was still kept, and `record` is the record as it is.
+    assert (carried.started, carried.ended) == (True, False)
+    record = ledger.get(KEY)
+    assert record is not None
+    assert (record.state, record.life.delivery_status, record.attempts, record.version) == ("revoking", "read", 1, 4)
+    assert carried.record == record
+    assert store.run_once(KEY, Counter({"again": True})) == {"outcome": "accepted", "region": "eu"}

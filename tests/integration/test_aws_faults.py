@@ -13,7 +13,6 @@ from rcs_revoker.adapters.aws_clients import MAX_ATTEMPTS
 from rcs_revoker.invocation import RetryableRevocationFailure
 from tests.conftest import (
     AGENTS_TABLE,
-    IDEMPOTENCY_TABLE,
     LEDGER_TABLE,
     Stack,
     api_event,
@@ -21,6 +20,7 @@ from tests.conftest import (
     bulk_event,
     eventbridge_event,
     header,
+    status_event,
 )
 
 
@@ -52,8 +52,8 @@ def test_secrets_manager_down_fails_an_event_so_that_lambda_retries_it(stack: St
     assert stack.invoke_event(event)["outcome"] == "accepted"
 
 
-def test_the_idempotency_table_down_fails_an_event_and_the_retry_revokes_once(stack: Stack) -> None:
-    stack.aws.fail("DynamoDB_20120810.PutItem", matching="rcs-idempotency")
+def test_the_idempotency_record_not_taken_fails_an_event_and_the_retry_revokes_once(stack: Stack) -> None:
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, IN_PROGRESS_WRITE))
     uuid_ = message()
     event = eventbridge_event({"message_uuid": uuid_, "region": "eu"})
 
@@ -81,6 +81,11 @@ def test_the_ledger_down_before_the_patch_fails_an_event_and_vonage_is_not_asked
 
 # The outcome's write, not the write-ahead: only it names the state `requested`.
 OUTCOME_WRITE = '"requested"'
+# The idempotency record's writes, on the message's ledger item: taken "in progress" (with the write-ahead),
+# its result kept (with the outcome, or alone), removed.
+IN_PROGRESS_WRITE = '"INPROGRESS"'
+RESULT_WRITE = '"COMPLETED"'
+RECORD_REMOVAL = "attribute_exists(#i_status)"
 
 
 def test_the_ledger_down_after_the_patch_retries_an_event_without_a_second_patch(stack: Stack) -> None:
@@ -94,6 +99,22 @@ def test_the_ledger_down_after_the_patch_retries_an_event_without_a_second_patch
     stack.aws.clear()
     assert stack.invoke_event(event)["outcome"] == "accepted"
     assert stack.vonage.patches_for(uuid_) == 1  # the retry replayed the stored outcome
+
+
+def test_brief_ledger_throttling_is_retried_and_the_revocation_is_recorded_once(stack: Stack) -> None:
+    # The ledger's item reads and writes go through rcs_revoker.adapters.dynamodb_http, not boto3: its own
+    # retries (botocore's standard rules) must take a throttle as the SDK would.
+    stack.aws.throttle("DynamoDB_20120810.GetItem", times=1)
+    stack.aws.throttle("DynamoDB_20120810.UpdateItem", matching=IN_PROGRESS_WRITE, times=2)
+    uuid_ = message()
+
+    response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
+
+    assert response["statusCode"] == 202
+    assert stack.aws.failed_calls == ["DynamoDB_20120810.GetItem"] + ["DynamoDB_20120810.UpdateItem"] * 2
+    assert stack.vonage.patches_for(uuid_) == 1
+    record = body_of(stack.invoke_api(status_event(f"/revocations/{uuid_}")))
+    assert (record["state"], record["attempts"]) == ("requested", 1)
 
 
 def test_brief_sqs_throttling_still_queues_every_item(stack: Stack) -> None:
@@ -115,8 +136,7 @@ DEPENDENCIES = {
     # name: (X-Amz-Target, what the body names, the API's answer, what the problem detail names)
     "secret": ("secretsmanager.GetSecretValue", "", 503, "Secrets Manager"),
     "agents table": ("DynamoDB_20120810.GetItem", AGENTS_TABLE, 503, "agents table"),
-    "idempotency table": ("DynamoDB_20120810.PutItem", IDEMPOTENCY_TABLE, 503, "idempotency table"),
-    # The write-ahead: no PATCH is made that the ledger has no record of.
+    # The write-ahead, with the idempotency record taken: no PATCH is made that the ledger has no record of.
     "ledger": ("DynamoDB_20120810.UpdateItem", LEDGER_TABLE, 503, "ledger table"),
     # The outcome's write, after Vonage accepted: the revocation stands (logged; the record says `revoking`,
     # which the reconciler finishes).
@@ -154,8 +174,9 @@ def test_every_dependency_fault_has_its_documented_answer_in_time(stack: Stack, 
 
 
 def test_vonages_answer_is_given_when_it_cannot_be_stored_and_nothing_is_patched_twice(stack: Stack) -> None:
-    # Vonage accepts, then the idempotency table refuses to store "completed" past the SDK's retries.
-    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=IDEMPOTENCY_TABLE)
+    # Vonage accepts, then the ledger refuses to keep the result ("completed") past the SDK's retries, with the
+    # outcome and alone.
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, RESULT_WRITE))
     uuid_ = message()
 
     response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
@@ -164,11 +185,12 @@ def test_vonages_answer_is_given_when_it_cannot_be_stored_and_nothing_is_patched
     # that PATCHes a second time once the record's "in progress" expires.
     assert response["statusCode"] == 202
     assert stack.vonage.patches_for(uuid_) == 1
-    assert any(r["message"] == "Vonage's answer was not stored in the idempotency table" for r in stack.log_records)
+    assert any(r["message"] == "Vonage's answer was not stored in its idempotency record" for r in stack.log_records)
+    assert set(stack.aws.failed_calls) == {"DynamoDB_20120810.UpdateItem"}  # with the outcome, then alone
 
 
 def test_an_event_whose_answer_cannot_be_stored_is_not_retried(stack: Stack) -> None:
-    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=IDEMPOTENCY_TABLE)
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, RESULT_WRITE))
     uuid_ = message()
 
     result = stack.invoke_event(eventbridge_event({"message_uuid": uuid_, "region": "eu"}))
@@ -176,6 +198,7 @@ def test_an_event_whose_answer_cannot_be_stored_is_not_retried(stack: Stack) -> 
     assert result["outcome"] == "accepted"  # the invocation succeeds: Lambda does not retry it
     assert stack.vonage.patches_for(uuid_) == 1
     assert [event["detail-type"] for event in stack.outcome_events()] == ["RCS Revocation Accepted"]
+    assert stack.aws.failed_calls
 
 
 def test_vonages_refusal_is_given_when_the_record_cannot_be_removed(stack: Stack) -> None:
@@ -183,7 +206,7 @@ def test_vonages_refusal_is_given_when_the_record_cannot_be_removed(stack: Stack
     # the "in progress" record: the caller still hears Vonage's answer, not a 503.
     uuid_ = message()
     stack.vonage.program(uuid_, Outcome.not_found())
-    stack.aws.fail("DynamoDB_20120810.DeleteItem", matching=IDEMPOTENCY_TABLE)
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, RECORD_REMOVAL))
 
     response = stack.invoke_api(api_event(uuid_, {"region": "eu"}))
 

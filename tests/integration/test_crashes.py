@@ -9,8 +9,6 @@ answer), waits until the child process is inside it, and kills the child there. 
 own process, side by side, so that the waits for the killed invocations' deadlines overlap.
 """
 
-import hashlib
-import json
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,13 +19,8 @@ from pathlib import Path
 from offline import lambda_process
 from offline.vonage_simulator import Outcome
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
-from tests.conftest import IDEMPOTENCY_TABLE, LEDGER_TABLE, Stack, api_event, body_of, status_event
+from tests.conftest import LEDGER_TABLE, Stack, api_event, body_of, status_event
 from tests.crash_kit import FUNCTIONS, Invocation, prepare, recover, start, tally
-
-
-def idempotency_key(message_uuid: str) -> str:
-    """The hash Powertools keys the message's idempotency record with (what its writes' bodies name)."""
-    return hashlib.md5(json.dumps(message_uuid).encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -44,10 +37,9 @@ KILL_POINTS = [
     KillPoint("during the write-ahead", patches=1, accepted_before_the_kill=False),
     # Vonage has the PATCH and has not answered yet.
     KillPoint("while Vonage answers", patches=2, accepted_before_the_kill=False),
-    # Vonage answered 202; the idempotency record's completion is in flight: nothing kept the answer.
-    KillPoint("after the 202, before the idempotency record", patches=2, accepted_before_the_kill=True),
-    # The answer is kept in the idempotency record; the ledger's outcome write is in flight.
-    KillPoint("after the idempotency record, before the outcome", patches=1, accepted_before_the_kill=True),
+    # Vonage answered 202; the write that keeps it (the idempotency record's result and the ledger's outcome,
+    # one UpdateItem of the message's item) is in flight: nothing kept the answer.
+    KillPoint("after the 202, before its record", patches=2, accepted_before_the_kill=True),
 ]
 
 
@@ -74,12 +66,9 @@ def arm(stack: Stack, scenario: Scenario) -> Callable[[], None]:
     elif point == "while Vonage answers":
         stack.vonage.program(uuid_, Outcome.slow(40))
         return lambda: stack.vonage.wait_until(lambda: stack.vonage.patches_for(uuid_) >= 1, timeout_s=20)
-    elif point == "after the 202, before the idempotency record":
-        stack.aws.hold("DynamoDB_20120810.UpdateItem", matching=(IDEMPOTENCY_TABLE, idempotency_key(uuid_)), times=1)
     else:
         stack.aws.hold("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, uuid_, '"requested"'), times=1)
-    marker = uuid_ if point != "after the 202, before the idempotency record" else idempotency_key(uuid_)
-    return lambda: stack.aws.wait_until_held_naming(marker, timeout_s=20)
+    return lambda: stack.aws.wait_until_held_naming(uuid_, timeout_s=20)
 
 
 def kill_at_its_point(stack: Stack, scenario: Scenario, tmp_path: Path, wait: Callable[[], None]) -> None:

@@ -10,7 +10,8 @@ import pytest
 
 from offline.dynamodb_stream_source import DynamoDbStreamSource
 from offline.vonage_simulator import Outcome
-from rcs_revoker.usecases import ledger_writes, record_outcome
+from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
+from rcs_revoker.domain.ledger import LedgerWrite
 from tests.conftest import LEDGER_TABLE, Stack, api_event, eventbridge_event
 
 
@@ -22,18 +23,15 @@ def test_a_function_that_dies_right_after_its_ledger_write_loses_no_event(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     message = str(uuid.uuid4())
-    real_write = ledger_writes.write_record
-    writes = 0
+    real_save = DynamoDbLedger.save_alongside
 
-    def write_then_die(*args: Any, **kwargs: Any) -> bool:
-        nonlocal writes
-        writes += 1
-        written = real_write(*args, **kwargs)
-        if writes == 2:  # the outcome's write (the first is the write-ahead, before the PATCH)
+    def save_then_die(self: DynamoDbLedger, message_uuid: str, write: LedgerWrite | None, *args: Any) -> Any:
+        written = real_save(self, message_uuid, write, *args)
+        if write is not None and write.fields.get("state") == "requested":  # the outcome's write, with the result
             raise Died
         return written
 
-    monkeypatch.setattr(record_outcome, "write_record", write_then_die)
+    monkeypatch.setattr(DynamoDbLedger, "save_alongside", save_then_die)
     with pytest.raises(Died):
         stack.invoke_event(eventbridge_event({"message_uuid": message, "region": "eu"}))
 
@@ -88,22 +86,3 @@ def test_each_message_s_events_arrive_in_the_order_of_its_changes(stack: Stack) 
     versions = [int(e["detail"]["event_id"].split(":")[1]) for e in events]
     assert versions == sorted(versions)
     assert versions[0] < versions[1]
-
-
-def test_a_warm_revocation_makes_five_aws_calls_and_none_of_them_is_the_bus(stack: Stack) -> None:
-    # A warm container (the secret is cached), a request that names its region.
-    stack.invoke_api(api_event(str(uuid.uuid4()), {"region": "eu"}))
-    stack.aws.calls.clear()
-
-    assert stack.invoke_api(api_event(str(uuid.uuid4()), {"region": "eu"}))["statusCode"] == 202
-
-    # What the callbacks taught (one consistent read), exactly once (Powertools: a put, then an update), the
-    # write-ahead before the PATCH (so that a crash leaves a record to finish), the outcome (one conditional
-    # write). The event goes out from the ledger's stream, off the request path.
-    assert stack.aws.calls == [
-        "DynamoDB_20120810.GetItem",
-        "DynamoDB_20120810.PutItem",
-        "DynamoDB_20120810.UpdateItem",
-        "DynamoDB_20120810.UpdateItem",
-        "DynamoDB_20120810.UpdateItem",
-    ]

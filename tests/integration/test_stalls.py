@@ -12,7 +12,6 @@ from offline import lambda_process
 from offline.vonage_simulator import Outcome
 from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
 from tests.conftest import (
-    IDEMPOTENCY_TABLE,
     LEDGER_TABLE,
     Stack,
     api_event,
@@ -68,8 +67,11 @@ def test_every_dynamodb_call_crawling_still_revokes_inside_the_timeout(stack: St
     assert record.state in ("requested", "revoking")
 
 
-def test_the_idempotency_table_hanging_after_the_202_still_answers_in_time(stack: Stack, tmp_path: Path) -> None:
-    stack.aws.hold("DynamoDB_20120810.UpdateItem", matching=IDEMPOTENCY_TABLE)
+def test_the_idempotency_record_s_write_hanging_after_the_202_still_answers_in_time(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # The write that keeps Vonage's answer (the idempotency record's result, on the message's ledger item) hangs.
+    stack.aws.hold("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, '"COMPLETED"'))
     message = str(uuid.uuid4())
 
     run = revoke_in_a_process(stack, tmp_path, message)
@@ -83,8 +85,8 @@ def test_the_idempotency_table_hanging_after_the_202_still_answers_in_time(stack
 
 def test_an_event_with_both_tables_down_after_the_202_publishes_one_accepted(stack: Stack, tmp_path: Path) -> None:
     messages = [str(uuid.uuid4()) for _ in range(5)]
-    # After Vonage's 202, neither the idempotency record nor the ledger's outcome can be written.
-    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=IDEMPOTENCY_TABLE)
+    # After Vonage's 202, neither the idempotency record's result nor the ledger's outcome can be written.
+    stack.aws.fail("DynamoDB_20120810.UpdateItem", matching=(LEDGER_TABLE, '"COMPLETED"'))
     stack.aws.fail("DynamoDB_20120810.UpdateItem", matching='"requested"')
     events = [eventbridge_event({"message_uuid": m, "region": "eu"}, event_id=str(uuid.uuid4())) for m in messages]
     timeout_s = 10.0  # shorter than the template's 30 s, so that the wait for Lambda's retry is too

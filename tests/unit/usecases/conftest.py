@@ -47,6 +47,9 @@ class Ports:
     default_region: Region | None = None
     # The Vonage applications served besides the default one.
     applications: frozenset[str] = frozenset()
+    # The store keeps its records beside the ledger's and carries its writes, as deployed (False: a store of
+    # its own, and the use cases write the ledger themselves).
+    carried: bool = True
 
     def exactly_once(self) -> ExactlyOnceRevocation:
         domain = RevocationService(
@@ -56,6 +59,7 @@ class Ports:
             applications=self.applications,
             clock=lambda: NOW,
         )
+        self.store.ledger = self.ledger if self.carried else None  # the ledger as it is now (tests replace it)
         return ExactlyOnceRevocation(domain, self.store)
 
     def outcomes(self) -> OutcomeRecorder:
@@ -74,9 +78,10 @@ class Ports:
         return RevokeQueuedMessage(revoke=self.revoke(), queue=self.queue, gate=gate, jitter_s=lambda: jitter_s)
 
 
-@pytest.fixture
-def ports() -> Ports:
-    return Ports()
+@pytest.fixture(params=[True, False], ids=["records-on-the-ledger", "records-apart"])
+def ports(request: pytest.FixtureRequest) -> Ports:
+    """Every use case's test, with the idempotency records on the ledger's items (as deployed) and apart."""
+    return Ports(carried=request.param)
 
 
 @pytest.fixture

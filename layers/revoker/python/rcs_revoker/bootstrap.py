@@ -66,12 +66,16 @@ def service() -> Service:
         default_region=config.default_region,
         applications=config.vonage_applications,
     )
+    ledger = DynamoDbLedger(config.ledger_table_name) if config.ledger_table_name else None
+    # Where there is a ledger, the idempotency records are on its items and carry its writes (two DynamoDB
+    # calls fewer per revocation); the idempotency table then only serves a deployment without a ledger.
     store: PowertoolsIdempotencyStore | NoIdempotencyStore = (
         NoIdempotencyStore()
         if config.idempotency_disabled
+        else PowertoolsIdempotencyStore(ledger=ledger)
+        if ledger is not None
         else PowertoolsIdempotencyStore(config.idempotency_table_name)
     )
-    ledger = DynamoDbLedger(config.ledger_table_name) if config.ledger_table_name else None
     queue = SqsRevocationQueue(config.revocation_queue_url) if config.revocation_queue_url else None
     wake_ups = (
         SqsSchedulerWakeUps(

@@ -53,16 +53,26 @@ class DeadlineReached(BotoCoreError):  # type: ignore[misc]  # botocore is untyp
 
 
 def aws_client(service_name: str) -> Any:
-    global _session  # noqa: PLW0603 - one session per container, created on first use
     with _lock:
         client = _clients.get(service_name)
         if client is None:
-            if _session is None:
-                _session = boto3.session.Session()
             client = _clients[service_name] = bounded_by_deadline(
-                _session.client(service_name, config=AWS_CLIENT_CONFIG)
+                _the_session().client(service_name, config=AWS_CLIENT_CONFIG)
             )
         return client
+
+
+def _the_session() -> boto3.session.Session:
+    global _session  # noqa: PLW0603 - one session per container, created on first use (under _lock)
+    if _session is None:
+        _session = boto3.session.Session()
+    return _session
+
+
+def aws_credentials() -> Any:
+    """The container's credentials, as its clients sign with them (botocore refreshes them when they expire)."""
+    with _lock:
+        return _the_session().get_credentials()
 
 
 def close_connections() -> None:

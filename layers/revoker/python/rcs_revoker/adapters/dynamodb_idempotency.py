@@ -2,12 +2,14 @@
 
 Powertools does the hard parts (a conditional put of an "in progress" record, its expiry with the Lambda's
 deadline, saving the result, removing the record when the computation raises); this adapter only builds it
-once and translates its exceptions into the port's.
+once and translates its exceptions into the port's. Its records are on the ledger's items where there is a
+ledger (rcs_revoker.adapters.ledger_idempotency: the ledger's writes ride along), else in a table of their own.
 """
 
 import threading
 import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any, Final, cast
 
@@ -26,8 +28,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from aws_lambda_powertools.warnings import PowertoolsUserWarning
 
 from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.adapters.dynamodb_ledger import DynamoDbLedger
+from rcs_revoker.adapters.ledger_idempotency import LedgerPersistenceLayer
 from rcs_revoker.domain.models import REVOCATION_WINDOW
-from rcs_revoker.domain.ports import ComputationInProgress, IdempotencyStoreUnavailable, RemainingTime
+from rcs_revoker.domain.ports import (
+    ComputationInProgress,
+    IdempotencyStoreUnavailable,
+    LedgerWritesAlongside,
+    RemainingTime,
+)
 
 # Past the 24-hour window Vonage refuses anyway; an hour more covers clock skew and late retries.
 IDEMPOTENCY_RECORD_LIFETIME: Final = REVOCATION_WINDOW + timedelta(hours=1)
@@ -36,10 +45,15 @@ KEY_PREFIX: Final = "rcs-revoker#revoke"
 
 
 class PowertoolsIdempotencyStore:
-    """Implements IdempotencyStore with Powertools Idempotency (DynamoDBPersistenceLayer)."""
+    """Implements IdempotencyStore with Powertools Idempotency: on the ledger's items (`ledger`), carrying the
+    ledger writes it is given, or in the idempotency table `table_name` (DynamoDBPersistenceLayer)."""
 
-    def __init__(self, table_name: str) -> None:
+    def __init__(self, table_name: str | None = None, *, ledger: DynamoDbLedger | None = None) -> None:
+        if (table_name is None) == (ledger is None):
+            raise ValueError("an idempotency table or a ledger, one of them")
         self._table_name = table_name
+        self._ledger = ledger
+        self._persistence: DynamoDBPersistenceLayer | None = None
         self._config = IdempotencyConfig(
             event_key_jmespath="key",
             raise_on_no_idempotency_key=True,
@@ -49,18 +63,27 @@ class PowertoolsIdempotencyStore:
         self._lock = threading.Lock()
 
     def run_once(
-        self, key: str, compute: Callable[[], dict[str, Any]], *, lambda_context: RemainingTime | None = None
+        self,
+        key: str,
+        compute: Callable[[], dict[str, Any]],
+        *,
+        lambda_context: RemainingTime | None = None,
+        alongside: LedgerWritesAlongside | None = None,
     ) -> dict[str, Any]:
         if lambda_context is not None:
             # A record left "in progress" by a timed-out invocation then expires with that invocation,
             # instead of blocking the retry.
             self._config.register_lambda_context(cast(LambdaContext, lambda_context))
+        run = self._idempotent()
+        persistence = self._persistence
         try:
-            return self._idempotent()(record={"key": key}, compute=compute)
+            with persistence.carrying(alongside) if isinstance(persistence, LedgerPersistenceLayer) else nullcontext():
+                return run(record={"key": key}, compute=compute)
         except IdempotencyAlreadyInProgressError:
             raise ComputationInProgress(key) from None
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, IdempotencyKeyError) as error:
-            raise IdempotencyStoreUnavailable(type(error).__name__) from None
+            table = "ledger table" if self._ledger is not None else "idempotency table"
+            raise IdempotencyStoreUnavailable(type(error).__name__, table=table) from None
 
     def prepare(self) -> None:
         """Builds the Powertools store now (SnapStart: into the snapshot) instead of on first use."""
@@ -71,7 +94,11 @@ class PowertoolsIdempotencyStore:
         # needs it, and not at all where idempotency is switched off.
         with self._lock:  # the bulk worker's threads may all arrive here first at once
             if self._run_once is None:
-                persistence = DynamoDBPersistenceLayer(table_name=self._table_name, boto3_client=aws_client("dynamodb"))
+                persistence = self._persistence = (
+                    LedgerPersistenceLayer(self._ledger)
+                    if self._ledger is not None
+                    else DynamoDBPersistenceLayer(table_name=str(self._table_name), boto3_client=aws_client("dynamodb"))
+                )
                 # Configured before any thread uses it: Powertools marks a store configured before it has
                 # set the key path and expiry, so concurrent first calls could see it half-done.
                 persistence.configure(self._config, None, KEY_PREFIX)
@@ -106,6 +133,11 @@ class NoIdempotencyStore:
         """Nothing to build."""
 
     def run_once(
-        self, key: str, compute: Callable[[], dict[str, Any]], *, lambda_context: RemainingTime | None = None
+        self,
+        key: str,
+        compute: Callable[[], dict[str, Any]],
+        *,
+        lambda_context: RemainingTime | None = None,
+        alongside: LedgerWritesAlongside | None = None,
     ) -> dict[str, Any]:
         return compute()

@@ -15,6 +15,7 @@ submission at one index partition's write throughput.
 
 import json
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -24,6 +25,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from rcs_revoker.adapters.aws_clients import aws_client
 from rcs_revoker.adapters.dynamodb_attributes import error_code, string_attribute
+from rcs_revoker.adapters.dynamodb_http import dynamodb_http
 from rcs_revoker.domain.errors import DependencyUnavailable
 from rcs_revoker.domain.ledger import BatchSummary, LedgerRecord, LedgerWrite, stored_fields
 from rcs_revoker.domain.lifecycle import MessageLife
@@ -65,14 +67,27 @@ class DynamoDbLedger:
         self._table_name = table_name
 
     @property
+    def table_name(self) -> str:
+        return self._table_name
+
+    @property
     def client(self) -> Any:
         return aws_client("dynamodb")  # one per container, made on first use
 
     def get(self, message_uuid: str) -> LedgerRecord | None:
         try:
-            item = self.client.get_item(
-                TableName=self._table_name, Key={"message_uuid": {"S": message_uuid}}, ConsistentRead=True
-            ).get("Item")
+            item = (
+                dynamodb_http()
+                .call(
+                    "GetItem",
+                    {
+                        "TableName": self._table_name,
+                        "Key": {"message_uuid": {"S": message_uuid}},
+                        "ConsistentRead": True,
+                    },
+                )
+                .get("Item")
+            )
         except (ClientError, BotoCoreError) as error:
             raise _unavailable(error) from None
         return record_of(item) if item else None
@@ -87,38 +102,27 @@ class DynamoDbLedger:
         return records
 
     def save(self, write: LedgerWrite) -> bool:
-        expression = _Expression()
-        fields = stored_fields(write, datetime.now(UTC))
-        if "redrive_at" in fields:
-            due = fields.pop("redrive_at")
-            expression.set_or_remove("redrive_at", int(due.timestamp()) if due else None)
-            expression.set_or_remove("redrive_shard", write.message_uuid[0] if due else None)
-        for name, value in fields.items():
-            # metadata is the sender's JSON, kept as text: DynamoDB's own types have no floats.
-            stored = json.dumps(value, separators=(",", ":")) if name == "metadata" and value is not None else value
-            expression.set_or_remove(_STORED_AS.get(name, name), stored)
-        if write.timeline:
-            expression.sets.append("#timeline = list_append(if_not_exists(#timeline, :empty), :entries)")
-            expression.names["#timeline"] = "timeline"
-            expression.values[":empty"] = {"L": []}
-            expression.values[":entries"] = _serialize(list(write.timeline))
-        if write.callback_id:
-            expression.adds.append("callbacks :callback")
-            expression.values[":callback"] = {"SS": [write.callback_id]}
-        expression.sets.append("attempts = if_not_exists(attempts, :zero) + :attempts")
-        expression.values[":attempts"] = {"N": str(write.attempts)}
-        new_version = (write.expected_version or 0) + 1
-        expression.sets.append("#version = :version")
-        expression.names["#version"] = "version"
-        expression.values[":version"] = {"N": str(new_version)}
-        expression.set_or_remove("events", _events(write.events))
-        if write.expected_version is None:
-            condition = "attribute_not_exists(message_uuid)"
+        expression, condition = _write_expression(write)
+        return self._update(write.message_uuid, expression, condition) is None
+
+    def save_alongside(
+        self, message_uuid: str, write: LedgerWrite | None, alongside: "ItemChange"
+    ) -> dict[str, Any] | None:
+        """Makes `write` (None: no ledger write) and `alongside` (attributes another owner keeps on the message's
+        item: the idempotency record) in one conditional UpdateItem. None when written; else the item as it was
+        ({}: there is none), for the caller to tell which condition failed. Raises DependencyUnavailable.
+        Without a ledger write the item must exist: a bare key with no state is no ledger record."""
+        if write is None:
+            expression, condition = _Expression(), "attribute_exists(message_uuid)"
         else:
-            condition = "#version = :expected" if write.expected_version else "attribute_not_exists(#version)"
-            if write.expected_version:
-                expression.values[":expected"] = {"N": str(write.expected_version)}
-        return self._update(write.message_uuid, expression, condition)
+            expression, condition = _write_expression(write)
+        expression.sets += [f"{name} = {value}" for name, value in alongside.sets]
+        expression.removes += list(alongside.removes)
+        expression.names.update(alongside.names)
+        expression.values.update(alongside.values)
+        if alongside.condition:
+            condition = f"({condition}) AND ({alongside.condition})"
+        return self._update(message_uuid, expression, condition, stamped=write is not None)
 
     def add_to_batch(self, batch_id: str, message_uuids: list[str]) -> None:
         expires = {"N": str(int(time.time() + LEDGER_RECORD_LIFETIME.total_seconds()))}
@@ -196,37 +200,94 @@ class DynamoDbLedger:
                 return answers
         raise DependencyUnavailable(f"DynamoDB left part of a ledger {what} unprocessed, after retries.")
 
-    def _update(self, message_uuid: str, expression: "_Expression", condition: str) -> bool:
-        now = datetime.now(UTC).isoformat()
-        expression.sets += [
-            "created_at = if_not_exists(created_at, :now)",
-            "updated_at = :now",
-            "expires_at = :expires",
-        ]
-        expression.values.update(
-            {
-                ":now": {"S": now},
-                ":expires": {"N": str(int(time.time() + LEDGER_RECORD_LIFETIME.total_seconds()))},
-                ":zero": {"N": "0"},
-            }
-        )
+    def _update(
+        self, message_uuid: str, expression: "_Expression", condition: str, *, stamped: bool = True
+    ) -> dict[str, Any] | None:
+        """None when written; else the item as it was ({}: none). `stamped`: a ledger write (its times)."""
+        if stamped:
+            now = datetime.now(UTC).isoformat()
+            expression.sets += [
+                "created_at = if_not_exists(created_at, :now)",
+                "updated_at = :now",
+                "expires_at = :expires",
+            ]
+            expression.values.update(
+                {
+                    ":now": {"S": now},
+                    ":expires": {"N": str(int(time.time() + LEDGER_RECORD_LIFETIME.total_seconds()))},
+                    ":zero": {"N": "0"},
+                }
+            )
         request: dict[str, Any] = {
             "TableName": self._table_name,
             "Key": {"message_uuid": {"S": message_uuid}},
             "UpdateExpression": expression.text(),
-            "ExpressionAttributeNames": expression.names,
-            "ExpressionAttributeValues": expression.values,
             "ConditionExpression": condition,
+            # The item as it was when the condition fails: what moved on, without a second read.
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
+        if expression.names:
+            request["ExpressionAttributeNames"] = expression.names
+        if expression.values:
+            request["ExpressionAttributeValues"] = expression.values
         try:
-            self.client.update_item(**request)
+            dynamodb_http().call("UpdateItem", request)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False  # the item moved on since it was read (or may not be queued): nothing written
+                # The item moved on since it was read (or may not be queued): nothing written.
+                return dict(error.response.get("Item") or {})
             raise _unavailable(error) from None
         except BotoCoreError as error:
             raise _unavailable(error) from None
-        return True
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    """Attributes written beside a ledger write (DynamoDbLedger.save_alongside): `sets` as (placeholder name,
+    value placeholder) pairs, with their names and values, and a condition of their own."""
+
+    sets: tuple[tuple[str, str], ...] = ()
+    removes: tuple[str, ...] = ()
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    condition: str | None = None
+
+
+def _write_expression(write: LedgerWrite) -> tuple["_Expression", str]:
+    """The UpdateExpression of a ledger write, and its condition: the record at the version it was read at."""
+    expression = _Expression()
+    fields = stored_fields(write, datetime.now(UTC))
+    if "redrive_at" in fields:
+        due = fields.pop("redrive_at")
+        expression.set_or_remove("redrive_at", int(due.timestamp()) if due else None)
+        expression.set_or_remove("redrive_shard", write.message_uuid[0] if due else None)
+    for name, value in fields.items():
+        # metadata is the sender's JSON, kept as text: DynamoDB's own types have no floats.
+        stored = json.dumps(value, separators=(",", ":")) if name == "metadata" and value is not None else value
+        expression.set_or_remove(_STORED_AS.get(name, name), stored)
+    if write.timeline:
+        expression.sets.append("#timeline = list_append(if_not_exists(#timeline, :empty), :entries)")
+        expression.names["#timeline"] = "timeline"
+        expression.values[":empty"] = {"L": []}
+        expression.values[":entries"] = _serialize(list(write.timeline))
+    if write.callback_id:
+        expression.adds.append("callbacks :callback")
+        expression.values[":callback"] = {"SS": [write.callback_id]}
+    expression.sets.append("attempts = if_not_exists(attempts, :zero) + :attempts")
+    expression.values[":attempts"] = {"N": str(write.attempts)}
+    new_version = (write.expected_version or 0) + 1
+    expression.sets.append("#version = :version")
+    expression.names["#version"] = "version"
+    expression.values[":version"] = {"N": str(new_version)}
+    expression.set_or_remove("events", _events(write.events))
+    if write.expected_version is None:
+        condition = "attribute_not_exists(message_uuid)"
+    else:
+        condition = "#version = :expected" if write.expected_version else "attribute_not_exists(#version)"
+        if write.expected_version:
+            expression.values[":expected"] = {"N": str(write.expected_version)}
+    return expression, condition
 
 
 class _Expression:
@@ -250,7 +311,7 @@ class _Expression:
             self.values[f":{name}"] = _serialize(value)
 
     def text(self) -> str:
-        parts = [f"SET {', '.join(self.sets)}"]
+        parts = [f"SET {', '.join(self.sets)}"] if self.sets else []
         if self.removes:
             parts.append(f"REMOVE {', '.join(self.removes)}")
         if self.adds:

@@ -21,6 +21,10 @@ from typing import Any, Final
 from rcs_revoker.domain.lifecycle import MessageLife, fallback_for, is_settled
 from rcs_revoker.domain.outcome_events import OutcomeEvent
 
+# Concurrent writers of one message are a revocation and its callbacks: a handful at most. Past this many
+# conflicts in a row something is wrong, and the write is reported not done (to be retried).
+MAX_CONFLICTS: Final = 5
+
 STATES: Final = (
     "scheduled",
     "cancelled",

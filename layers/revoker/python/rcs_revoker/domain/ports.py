@@ -5,6 +5,7 @@ assertions against the fake and against the real adapter on moto server.
 """
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -117,12 +118,40 @@ class ComputationInProgress(Exception):
 
 
 class IdempotencyStoreUnavailable(Exception):
-    """IdempotencyStore: the store could not be read or written; the computation may or may not have run."""
+    """IdempotencyStore: the store could not be read or written; the computation may or may not have run.
+    `table`: the table that did not answer, as the caller is told."""
+
+    def __init__(self, detail: str, *, table: str = "idempotency table") -> None:
+        super().__init__(detail)
+        self.table = table
+
+
+@dataclass(eq=False, slots=True)
+class LedgerWritesAlongside:
+    """The ledger writes that go with an idempotency record's: the write-ahead with its "in progress" record,
+    the outcome with its result. A store that keeps its records on the ledger's items makes each in the same
+    conditional write as its own (one DynamoDB call instead of two) and says so in `started` and `ended`; any
+    other store leaves them False, and the caller writes them itself.
+
+    `start` decides the write-ahead from the record as it is (called again when the record moved on);
+    `end` decides the outcome's write from the record as the write-ahead left it and the computation's result
+    (None: nothing to carry). `record` is the record as last known: the caller's, then the store's."""
+
+    record: LedgerRecord | None
+    start: Callable[[LedgerRecord | None], LedgerWrite]
+    end: Callable[[LedgerRecord | None, dict[str, Any]], LedgerWrite | None]
+    started: bool = False
+    ended: bool = False
 
 
 class IdempotencyStore(Protocol):
     def run_once(
-        self, key: str, compute: Callable[[], dict[str, Any]], *, lambda_context: RemainingTime | None = None
+        self,
+        key: str,
+        compute: Callable[[], dict[str, Any]],
+        *,
+        lambda_context: RemainingTime | None = None,
+        alongside: LedgerWritesAlongside | None = None,
     ) -> dict[str, Any]:
         """The stored result for `key`, computing it first when there is none.
 
@@ -130,6 +159,7 @@ class IdempotencyStore(Protocol):
         returned, and every later call returns the stored one without running it. When `compute` raises,
         nothing is stored and the exception propagates. Raises ComputationInProgress while another call
         for the key is running (a call left unfinished blocks the key until its invocation's deadline,
-        given by `lambda_context`), and IdempotencyStoreUnavailable when the store fails.
+        given by `lambda_context`), and IdempotencyStoreUnavailable when the store fails. `alongside`: the
+        ledger writes it may carry (see LedgerWritesAlongside).
         """
         ...

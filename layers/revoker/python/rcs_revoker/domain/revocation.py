@@ -46,20 +46,38 @@ class RevocationService:
         """Checks the window, resolves the region and asks Vonage to revoke; raises RevocationError.
         `before_asking` is called with the region just before Vonage is asked (the ledger's write-ahead):
         if it raises, Vonage is not asked."""
-        region: Region | None = None
+        destination = self.destination(request)
+        if before_asking is not None:
+            try:
+                before_asking(destination.region)
+            except RevocationError as error:
+                error.message_uuid, error.region = request.message_uuid, destination.region
+                raise
+        return self.ask(request, destination, deadline=deadline)
+
+    def destination(self, request: RevocationRequest) -> Destination:
+        """Where to ask, once the window is checked: what is decided before Vonage is asked. Raises
+        RevocationError (naming the message)."""
         try:
             check_window(request, self._clock())
-            destination = self.resolve(request)
-            region = destination.region
-            if before_asking is not None:
-                before_asking(region)
+            return self.resolve(request)
+        except RevocationError as error:
+            error.message_uuid, error.region = request.message_uuid, None
+            raise
+
+    def ask(self, request: RevocationRequest, destination: Destination, *, deadline: float) -> RevocationAccepted:
+        """Asks Vonage to revoke the message at its destination; raises RevocationError (naming the message
+        and region)."""
+        try:
             request_id = self._vonage.revoke(
-                request.message_uuid, region, deadline=deadline, application=destination.application
+                request.message_uuid, destination.region, deadline=deadline, application=destination.application
             )
         except RevocationError as error:
-            error.message_uuid, error.region = request.message_uuid, region
+            error.message_uuid, error.region = request.message_uuid, destination.region
             raise
-        return RevocationAccepted(message_uuid=request.message_uuid, region=region, vonage_request_id=request_id)
+        return RevocationAccepted(
+            message_uuid=request.message_uuid, region=destination.region, vonage_request_id=request_id
+        )
 
     def resolve_region(self, request: RevocationRequest) -> Region:
         return self.resolve(request).region

@@ -17,7 +17,7 @@ from rcs_revoker.domain.errors import (
     RevocationInProgress,
     VonageUnprocessable,
 )
-from rcs_revoker.domain.models import RevocationAccepted, RevocationRequest
+from rcs_revoker.domain.models import Destination, RevocationAccepted, RevocationRequest
 from rcs_revoker.domain.ports import (
     ComputationInProgress,
     IdempotencyStore,
@@ -27,6 +27,7 @@ from rcs_revoker.domain.ports import (
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.revocation import RevocationService
 from rcs_revoker.observability import count, logger
+from rcs_revoker.usecases.record_outcome import WriteAhead
 
 
 class ExactlyOnceRevocation:
@@ -44,23 +45,27 @@ class ExactlyOnceRevocation:
         deadline: float,
         correlation_id: str,
         lambda_context: RemainingTime | None = None,
-        before_asking: Callable[[Region], None] | None = None,
+        write_ahead: WriteAhead | None = None,
     ) -> RevocationAccepted:
         """The revocation's outcome: Vonage's answer to this call, or the stored one of an earlier call
-        (`replayed`). Raises RevocationError. `before_asking`: see RevocationService.revoke."""
+        (`replayed`). Raises RevocationError. `write_ahead`: the ledger's record of the attempt, written
+        before Vonage is asked (carried by the store's own write where it can), and if it fails Vonage is not.
+        """
         # Tells a stored outcome produced by this very call from one replayed from an earlier request
         # (which may even carry the same correlation id: EventBridge delivering one event twice).
         attempt_id = self._new_attempt_id()
         answered: list[dict[str, Any] | RevocationError] = []  # this call's outcome, once there is one
+        # Decided before the store is asked: a refusal here (the window, the region, the agent) stores nothing,
+        # and the write-ahead the store carries needs the region.
+        destination = self._service.destination(request)
+        alongside = write_ahead.alongside(destination.region, _accepted) if write_ahead is not None else None
 
         def compute() -> dict[str, Any]:
             try:
+                if write_ahead is not None:
+                    write_ahead(destination.region)  # unless the store's "in progress" write carried it
                 outcome = self._outcome_of(
-                    request,
-                    deadline=deadline,
-                    correlation_id=correlation_id,
-                    attempt=attempt_id,
-                    before_asking=before_asking,
+                    request, destination, deadline=deadline, correlation_id=correlation_id, attempt=attempt_id
                 )
             except RevocationError as error:
                 answered.append(error)
@@ -69,39 +74,44 @@ class ExactlyOnceRevocation:
             return outcome
 
         try:
-            stored = self._store.run_once(request.message_uuid, compute, lambda_context=lambda_context)
+            stored = self._store.run_once(
+                request.message_uuid, compute, lambda_context=lambda_context, alongside=alongside
+            )
         except ComputationInProgress:
             raise RevocationInProgress(
                 "Another request is revoking this message right now; ask again in a moment for its outcome.",
                 message_uuid=request.message_uuid,
             ) from None
-        except IdempotencyStoreUnavailable:
+        except IdempotencyStoreUnavailable as unavailable:
             if answered:
                 # The revocation has an outcome, but the store could not keep it (or, for a failure, could not
                 # remove the record). Failing now would tell the caller something untrue and invite a retry that
                 # PATCHes again once the record's "in progress" expires; the outcome is the truth, so it is given.
-                logger.warning("Vonage's answer was not stored in the idempotency table")
+                logger.warning(
+                    "Vonage's answer was not stored in its idempotency record", extra={"table": unavailable.table}
+                )
                 count("IdempotencyRecordsNotStored")
                 outcome = answered[0]
                 if isinstance(outcome, RevocationError):
                     raise outcome from None
                 return _replay(outcome, replayed=False)
             raise DependencyUnavailable(
-                "The idempotency table did not answer consistently; ask again.", message_uuid=request.message_uuid
+                f"The {unavailable.table} did not answer consistently for the message's idempotency record; ask again.",
+                message_uuid=request.message_uuid,
             ) from None
         return _replay(stored, replayed=stored.get("attempt_id") != attempt_id)
 
     def _outcome_of(
         self,
         request: RevocationRequest,
+        destination: Destination,
         *,
         deadline: float,
         correlation_id: str,
         attempt: str,
-        before_asking: Callable[[Region], None] | None,
     ) -> dict[str, Any]:
         try:
-            result = self._service.revoke(request, deadline=deadline, before_asking=before_asking)
+            result = self._service.ask(request, destination, deadline=deadline)
         except VonageUnprocessable as error:
             # Vonage's answer for this message: stored, so a repeat is refused the same way without a call.
             return {
@@ -121,6 +131,11 @@ class ExactlyOnceRevocation:
             "correlation_id": correlation_id,
             "attempt_id": attempt,
         }
+
+
+def _accepted(stored: dict[str, Any]) -> RevocationAccepted | None:
+    """This call's stored result, when it is an acceptance (what the ledger's outcome write is made of)."""
+    return _replay(stored, replayed=False) if stored.get("outcome") == "accepted" and stored.get("region") else None
 
 
 def _replay(stored: dict[str, Any], *, replayed: bool) -> RevocationAccepted:

@@ -2,16 +2,11 @@
 if the record has not moved on since it was read; when it has, read again and decide again."""
 
 from collections.abc import Callable
-from typing import Final
 
 from rcs_revoker.domain.errors import DependencyUnavailable
-from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
+from rcs_revoker.domain.ledger import MAX_CONFLICTS, LedgerRecord, LedgerWrite
 from rcs_revoker.domain.ports import Ledger
 from rcs_revoker.observability import count, logger
-
-# Concurrent writers of one message are a revocation and its callbacks: a handful at most. Past this many
-# conflicts in a row something is wrong, and the write is reported not done (to be retried).
-MAX_CONFLICTS: Final = 5
 
 Decision = Callable[[LedgerRecord | None], LedgerWrite | None]
 

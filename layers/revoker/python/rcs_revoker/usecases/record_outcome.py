@@ -4,6 +4,7 @@ published at least once with a stable event id, never for a write that did not h
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from rcs_revoker.domain import recording
 from rcs_revoker.domain.errors import (
@@ -16,7 +17,7 @@ from rcs_revoker.domain.errors import (
 )
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, applied
 from rcs_revoker.domain.models import RevocationAccepted
-from rcs_revoker.domain.ports import Ledger
+from rcs_revoker.domain.ports import Ledger, LedgerWritesAlongside
 from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.domain.validation import is_canonical_uuid
@@ -41,9 +42,16 @@ class OutcomeRecorder:
         return WriteAhead(self._ledger, message_uuid, context, known, self._clock)
 
     def accepted(
-        self, result: RevocationAccepted, invocation: Invocation, context: RequestContext, known: LedgerRecord | None
+        self,
+        result: RevocationAccepted,
+        invocation: Invocation,
+        context: RequestContext,
+        known: LedgerRecord | None,
+        *,
+        recorded: bool = False,
     ) -> bool:
-        """Logs, counts and records an accepted revocation; False when it was not recorded."""
+        """Logs, counts and records an accepted revocation; False when it was not recorded. `recorded`: the
+        idempotency store already wrote it, with its result (WriteAhead.outcome_recorded)."""
         count("RevocationsAccepted")
         if result.replayed:
             count("RevocationsReplayed")
@@ -59,7 +67,7 @@ class OutcomeRecorder:
                 "latency_ms": invocation.elapsed_ms(),
             },
         )
-        if self._ledger is None:
+        if self._ledger is None or recorded:
             return True
         now = self._clock()
         return write_record(
@@ -136,7 +144,8 @@ class OutcomeRecorder:
 
 class WriteAhead:
     """Records the attempt (`revoking`) just before Vonage is asked, so that whatever happens next (a crash, a
-    hang, an answer lost) leaves a record that the reconciler finishes. Called with the region; raises
+    hang, an answer lost) leaves a record that the reconciler finishes: carried by the idempotency store's
+    "in progress" write where it can (`alongside`), else written when called with the region. Raises
     DependencyUnavailable when the record cannot be written, and then Vonage is not asked. `record` is the
     record as written (None until then), for the outcome's write to start from."""
 
@@ -153,10 +162,45 @@ class WriteAhead:
         self._context = context
         self._known = known
         self._clock = clock
-        self.record: LedgerRecord | None = None
+        self._written: LedgerRecord | None = None
+        self._carried: LedgerWritesAlongside | None = None
+
+    @property
+    def record(self) -> LedgerRecord | None:
+        if self._carried is not None and self._carried.started:
+            return self._carried.record
+        return self._written
+
+    @property
+    def carried(self) -> bool:
+        """The idempotency store wrote the attempt with its "in progress" record."""
+        return self._carried is not None and self._carried.started
+
+    @property
+    def outcome_recorded(self) -> bool:
+        """The idempotency store wrote the accepted outcome with its result."""
+        return self._carried is not None and self._carried.ended
+
+    def alongside(
+        self, region: Region, accepted: Callable[[dict[str, Any]], RevocationAccepted | None]
+    ) -> LedgerWritesAlongside | None:
+        """The write-ahead and the accepted outcome's write, for the idempotency store to carry; `accepted`
+        reads an acceptance from the store's result (None: not one)."""
+        if self._ledger is None:
+            return None
+
+        def start(record: LedgerRecord | None) -> LedgerWrite:
+            return recording.asking(record, self._message_uuid, region.value, self._context, self._clock())
+
+        def end(record: LedgerRecord | None, stored: dict[str, Any]) -> LedgerWrite | None:
+            result = accepted(stored)
+            return recording.accepted(record, result, self._context, self._clock()) if result else None
+
+        self._carried = LedgerWritesAlongside(self._known, start, end)
+        return self._carried
 
     def __call__(self, region: Region) -> None:
-        if self._ledger is None:
+        if self._ledger is None or self.carried:
             return
         now = self._clock()
         decided: list[LedgerRecord] = []
@@ -172,4 +216,4 @@ class WriteAhead:
                 message_uuid=self._message_uuid,
                 region=region,
             )
-        self.record = decided[0]
+        self._written = decided[0]

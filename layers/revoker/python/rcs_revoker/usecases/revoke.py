@@ -63,7 +63,7 @@ class RevokeMessage:
                     deadline=invocation.vonage_deadline,
                     correlation_id=invocation.correlation_id,
                     lambda_context=invocation.lambda_context,
-                    before_asking=write_ahead,
+                    write_ahead=write_ahead,
                 )
             finally:
                 known = write_ahead.record or known  # the outcome's write starts from the write-ahead's
@@ -76,7 +76,10 @@ class RevokeMessage:
         finally:
             if request is not None:
                 logger.thread_safe_remove_keys(["message_uuid"])
-        if not self._outcomes.accepted(result, invocation, context, known) and _must_record(invocation):
+        recorded = write_ahead.outcome_recorded  # by the idempotency store, with its result
+        if not self._outcomes.accepted(result, invocation, context, known, recorded=recorded) and _must_record(
+            invocation
+        ):
             raise _retry_to_record(None)
         return result
 
