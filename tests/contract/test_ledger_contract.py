@@ -239,6 +239,7 @@ def test_every_read_and_write_of_a_missing_table_is_a_dependency_failure(stack: 
         lambda: ledger.get(UUID),
         lambda: ledger.get_many([UUID]),
         lambda: ledger.save(LedgerWrite(UUID, None, {"state": "queued"})),
+        lambda: ledger.save_all([LedgerWrite(UUID, None, {"state": "queued"})]),
         lambda: ledger.add_to_batch(BATCH, [UUID]),
         lambda: ledger.batch(BATCH),
         lambda: ledger.due(datetime.now(UTC), 10),
@@ -254,3 +255,32 @@ def test_a_batch_larger_than_one_write_keeps_every_member(ledger: Ledger) -> Non
     summary = ledger.batch(BATCH)
     assert summary is not None
     assert summary.pending == members  # no record yet: on the queue
+
+
+def test_many_writes_at_once_are_each_made_when_their_record_is_as_read(ledger: Ledger) -> None:
+    # 150 new records (past one transaction's 100), one of them created meanwhile by someone else, and one
+    # existing record written from a stale read and one from the current version.
+    uuids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(150)]
+    assert ledger.save(LedgerWrite(uuids[7], None, {"state": "sent"}))
+    existing = created(ledger)
+    assert ledger.save(LedgerWrite(existing.message_uuid, existing.version, {"state": "delivered"}))
+    assert ledger.save(LedgerWrite(OTHER, None, {"state": "sent"}))
+    writes = [LedgerWrite(uuid_, None, {"state": "queued"}, events=(QUEUED,)) for uuid_ in uuids]
+    writes += [
+        LedgerWrite(UUID, existing.version, {"state": "queued"}),  # stale: the record is at version 2 now
+        LedgerWrite(OTHER, 1, {"state": "queued"}),
+    ]
+
+    moved_on = ledger.save_all(writes)
+
+    assert moved_on == {uuids[7], UUID}
+    records = ledger.get_many([*uuids, UUID, OTHER])
+    assert {uuid_: records[uuid_].state for uuid_ in (uuids[0], uuids[7], uuids[149], UUID, OTHER)} == {
+        uuids[0]: "queued",
+        uuids[7]: "sent",  # not overwritten
+        uuids[149]: "queued",
+        UUID: "delivered",
+        OTHER: "queued",
+    }
+    assert (records[uuids[0]].version, records[OTHER].version) == (1, 2)
+    assert ledger.save_all([]) == set()

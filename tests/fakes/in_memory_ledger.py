@@ -29,6 +29,7 @@ class InMemoryLedger:
     stream: list[RecordChange] = field(default_factory=list)
     members: dict[str, list[str]] = field(default_factory=dict)  # batch id -> message UUIDs
     saves: int = 0
+    transactions: int = 0  # save_all calls
     _sequence: "itertools.count[int]" = field(default_factory=lambda: itertools.count(1), repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -40,6 +41,10 @@ class InMemoryLedger:
     def get_many(self, message_uuids: list[str]) -> dict[str, LedgerRecord]:
         found = (self.get(uuid) for uuid in message_uuids)
         return {record.message_uuid: record for record in found if record is not None}
+
+    def save_all(self, writes: list[LedgerWrite]) -> set[str]:
+        self.transactions += 1
+        return {write.message_uuid for write in writes if not self.save(write)}
 
     def save(self, write: LedgerWrite) -> bool:
         self._check(write.message_uuid, writing=True)

@@ -102,7 +102,7 @@ def test_the_ledger_down_after_the_patch_retries_an_event_without_a_second_patch
 
 
 def test_brief_ledger_throttling_is_retried_and_the_revocation_is_recorded_once(stack: Stack) -> None:
-    # The ledger's item reads and writes go through rcs_revoker.adapters.dynamodb_http, not boto3: its own
+    # The ledger's item reads and writes go through rcs_revoker.adapters.aws_json, not boto3: its own
     # retries (botocore's standard rules) must take a throttle as the SDK would.
     stack.aws.throttle("DynamoDB_20120810.GetItem", times=1)
     stack.aws.throttle("DynamoDB_20120810.UpdateItem", matching=IN_PROGRESS_WRITE, times=2)

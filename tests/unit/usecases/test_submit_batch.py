@@ -11,6 +11,7 @@ from rcs_revoker.api.problems import rejection_document
 from rcs_revoker.domain.errors import DependencyUnavailable, InvalidBatch, InvalidRequest, ServiceMisconfigured
 from rcs_revoker.domain.ledger import LedgerWrite
 from rcs_revoker.domain.models import RevocationAccepted
+from rcs_revoker.domain.outcome_events import QUEUED_DETAIL_TYPE
 from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.regions import Region
 from rcs_revoker.usecases.submit_batch import SubmitBatch
@@ -60,6 +61,40 @@ def test_valid_items_are_recorded_queued_then_sent_for_the_worker(ports: Ports) 
     ]
     assert {uuid: item["state"] for uuid, item in ports.ledger.items.items()} == {UUID: "queued", OTHER_UUID: "queued"}
     assert all(item["batch_id"] == BATCH_ID for item in ports.ledger.items.values())
+
+
+def test_the_records_of_a_thousand_items_are_written_many_at_a_time(ports: Ports) -> None:
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": uuid_(n)} for n in range(1000)]})
+
+    assert receipt["accepted"] == 1000
+    assert {item["state"] for item in ports.ledger.items.values()} == {"queued"}
+    # A write a record was the bulk route's CPU: they go to the ledger together, a slice of queue batches at
+    # a time (here 15 slices of 70: as many as the threads), each slice once.
+    assert (ports.ledger.transactions, ports.ledger.saves) == (15, 1000)
+
+
+def test_a_record_written_meanwhile_is_decided_again_and_a_retried_write_publishes_once(ports: Ports) -> None:
+    # Between the submission's read and its writes, a status callback creates one record, and the other's
+    # write is made twice (a transaction retried after its answer was lost).
+    real_save_all = ports.ledger.save_all
+
+    def meanwhile(writes: list[LedgerWrite]) -> set[str]:
+        assert ports.ledger.save(LedgerWrite(UUID, None, {"state": "sent", "delivery_status": "submitted"}))
+        moved_on = real_save_all(writes)
+        assert real_save_all([write for write in writes if write.message_uuid == OTHER_UUID]) == {OTHER_UUID}
+        return moved_on | {OTHER_UUID}
+
+    ports.ledger.save_all = meanwhile  # type: ignore[method-assign]
+    receipt = submit(ports, {"region": "eu", "messages": [{"message_uuid": UUID}, {"message_uuid": OTHER_UUID}]})
+
+    assert receipt["accepted"] == 2
+    record, other = ports.ledger.get(UUID), ports.ledger.get(OTHER_UUID)
+    assert record is not None
+    assert other is not None
+    assert (record.state, record.life.delivery_status, record.version) == ("queued", "submitted", 2)
+    assert (other.state, other.version) == ("queued", 1)  # not written again: its Queued event goes out once
+    queued = [detail for detail_type, detail in ports.published().events if detail_type == QUEUED_DETAIL_TYPE]
+    assert sorted(detail["message_uuid"] for detail in queued) == sorted([UUID, OTHER_UUID])
 
 
 def test_the_batch_default_selector_applies_to_items_that_name_none(ports: Ports) -> None:

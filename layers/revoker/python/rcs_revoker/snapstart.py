@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Final
 
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
-from rcs_revoker.adapters import aws_clients, dynamodb_http
+from rcs_revoker.adapters import aws_clients, aws_json
 from rcs_revoker.observability import logger
 
 if TYPE_CHECKING:
@@ -30,7 +30,8 @@ def prepare_for_snapshot(service: "Service") -> None:
         return
     for name in AWS_SERVICES:
         aws_clients.aws_client(name)
-    dynamodb_http.dynamodb_http()
+    for name in aws_json.TARGET_PREFIXES:
+        aws_json.aws_json(name)
     service.idempotency.prepare()
     logger.debug("prepared for the snapshot", extra={"aws_clients": list(AWS_SERVICES)})
 
@@ -39,7 +40,7 @@ def close_connections() -> None:
     from rcs_revoker.bootstrap import service
 
     aws_clients.close_connections()
-    dynamodb_http.close_connections()
+    aws_json.close_connections()
     service().vonage.forget_connections_and_tokens()
 
 
@@ -51,7 +52,7 @@ def renew_after_restore() -> None:
     built.vonage.forget_connections_and_tokens()  # again: nothing may have connected since, but nothing is shared
     built.applications.forget()
     aws_clients.close_connections()
-    dynamodb_http.close_connections()
+    aws_json.close_connections()
     logger.debug("restored from a snapshot: connections, JWTs and secrets renewed")
 
 

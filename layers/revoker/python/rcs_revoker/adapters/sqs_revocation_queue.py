@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from rcs_revoker.adapters.aws_clients import aws_client
+from rcs_revoker.adapters.aws_json import aws_json
 
 SQS_BATCH_SIZE: Final = 10  # the most SendMessageBatch takes
 SEND_ATTEMPTS: Final = 3
@@ -21,10 +21,6 @@ class SqsRevocationQueue:
     def __init__(self, queue_url: str) -> None:
         self._queue_url = queue_url
 
-    @property
-    def client(self) -> Any:
-        return aws_client("sqs")  # one per container, made on first use
-
     def send(self, messages: dict[str, dict[str, Any]], *, delay_s: int = 0) -> dict[str, str]:
         """Sends `{id: body}` (at most ten), received no sooner than `delay_s` from now (at most 900); entries
         SQS refuses are sent again, twice. Returns the ids that still failed, with why: the caller must not
@@ -38,7 +34,8 @@ class SqsRevocationQueue:
                 time.sleep(0.05 * 2**attempt)
             entries = [{"Id": key, "MessageBody": json.dumps(body), **delay} for key, body in pending.items()]
             try:
-                response = self.client.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
+                # One call per ten items of a bulk submission: AWS's JSON protocol directly (adapters/aws_json.py).
+                response = aws_json("sqs").call("SendMessageBatch", {"QueueUrl": self._queue_url, "Entries": entries})
             except (ClientError, BotoCoreError) as error:
                 failures = dict.fromkeys(pending, f"SQS did not answer ({type(error).__name__})")
                 continue

@@ -46,6 +46,12 @@ class Ledger(Protocol):
         False, with nothing written, when it has moved on: read it again and decide again."""
         ...
 
+    def save_all(self, writes: list[LedgerWrite]) -> set[str]:
+        """Makes each write whose record is still at its expected version, as `save` does (many per call);
+        the UUIDs of those not made because their record moved on. Raises DependencyUnavailable (then some
+        may have been made)."""
+        ...
+
     def get_many(self, message_uuids: list[str]) -> dict[str, LedgerRecord]:
         """The records there are of these messages (strongly consistent), by UUID."""
         ...

@@ -49,8 +49,11 @@ def queued(
     record: LedgerRecord | None, message_uuid: str, batch_id: str, context: RequestContext
 ) -> LedgerWrite | None:
     """A message put on the bulk queue; None when Vonage already accepted its revocation or reported its end
-    (it is not queued again)."""
+    (it is not queued again), or when this batch already recorded it queued (a retried write that was made:
+    its Queued event is published once)."""
     if record is not None and (record.state == "requested" or record.state in FINAL_STATES):
+        return None
+    if record is not None and record.state == "queued" and record.batch_id == batch_id:
         return None
     entry = {"at": context.requested_at.isoformat(), "event": "queued", "batch_id": batch_id}
     fields: dict[str, Any] = {

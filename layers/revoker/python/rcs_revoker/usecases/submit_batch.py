@@ -5,12 +5,13 @@ The queue comes first: a record never says `queued` without a message on the que
 leaves a queued message whose worker writes the record). What the time left cannot take is refused, item by
 item, as retryable: the receipt is the truth about what was queued.
 
-AWS calls for n valid items: ceil(n/100) BatchGetItem (what the ledger knows), then per chunk of ten one
-SendMessageBatch, one BatchWriteItem (the batch's members) and ten conditional UpdateItem (each record
-`queued` on the version read), QUEUEING_CONCURRENCY chunks at a time. A thousand items: 10 + 100 + 100 +
-1,000 calls, (100 x 20 ms + 100 x 15 ms + 1,000 x 8 ms) / 16 = about 0.7 s at DynamoDB's and SQS's usual
-latencies. (One TransactWriteItems per chunk would make 210 calls, but bills twice the write units, and
-moto takes 0.2-0.3 s per transaction: measured, docs/reliability.md.)
+AWS calls for n valid items: ceil(n/100) BatchGetItem (what the ledger knows), then in slices of up to 100
+(as many as there are threads, QUEUEING_CONCURRENCY at a time) a SendMessageBatch per ten, BatchWriteItem of
+the slice's members (25 a call) and one TransactWriteItems of its records (each `queued` on the version read;
+those that moved on are decided again, one by one). A thousand items in 15 slices of 70: 10 + 100 + 45 + 15
+calls, about (10 x 10 ms + 7 x 20 ms + 3 x 15 ms + 30 ms) = 0.3 s on each of the 15 threads at DynamoDB's and
+SQS's usual latencies. A conditional UpdateItem per record cost about 1.5 ms of CPU each (1.5 s of the 15 s
+timeout for 1,000 at full core; five times that at 256 MB); the transaction costs two write units a record.
 """
 
 import contextvars
@@ -46,9 +47,11 @@ from rcs_revoker.usecases.ledger_writes import write_record
 # Ledger writes and queue sends for a thousand messages run this many at a time (within the AWS clients'
 # 20 pooled connections): one after another they would take several seconds.
 QUEUEING_CONCURRENCY: Final = 16
-# A chunk (one SendMessageBatch, its members and its ten records) is not started with less time left than
-# this: two slow AWS attempts and the answer.
+# A queue batch (one SendMessageBatch) is not sent with less time left than this: two slow AWS attempts, the
+# slice's records and the answer.
 CHUNK_RESERVE_S: Final = 4.0
+# The most items queued, then recorded together (one Ledger.save_all: one DynamoDB transaction), per thread.
+MAX_SLICE: Final = 100
 
 _Item = tuple[int, dict[str, Any]]  # (index in the batch, the message to queue)
 
@@ -189,20 +192,30 @@ class _Submission:
             self._ledger.add_to_batch(batch_id, already)
             self._receipt.already_requested = len(already)
         items = [(message_uuid, valid[message_uuid]) for message_uuid in [*self._writes, *deferred]]
-        size = self._queue.batch_size
-        chunks = [items[i : i + size] for i in range(0, len(items), size)]
-        # Each chunk in a copy of this thread's context (made here, not in the pool's thread): the invocation's
+        slices = _slices(items, self._queue.batch_size)
+        # Each slice in a copy of this thread's context (made here, not in the pool's thread): the invocation's
         # deadline bounds its AWS calls too.
-        contexts = [contextvars.copy_context() for _ in chunks]
+        contexts = [contextvars.copy_context() for _ in slices]
         with ThreadPoolExecutor(max_workers=QUEUEING_CONCURRENCY) as pool:
-            list(pool.map(lambda context, chunk: context.run(self._chunk, chunk), contexts, chunks))
+            list(pool.map(lambda context, part: context.run(self._slice, part), contexts, slices))
 
-    def _chunk(self, chunk: list[tuple[str, _Item]]) -> None:
+    def _slice(self, items: list[tuple[str, _Item]]) -> None:
+        """Queues the slice's items a queue batch at a time, then records the ones queued."""
+        size = self._queue.batch_size
+        sent: list[str] = []
+        for start in range(0, len(items), size):
+            sent += self._send(items[start : start + size])
+        with self._lock:
+            self._receipt.accepted += len(sent)
+        self._record(sent)
+
+    def _send(self, chunk: list[tuple[str, _Item]]) -> list[str]:
+        """One queue batch: the UUIDs queued (the others are refused in the receipt)."""
         left = self._time_left()
         if left is not None and left < CHUNK_RESERVE_S:
             refusal = NotQueued("Not queued: the request ran out of time before this item's turn. Submit it again.")
             self._reject([(index, message, refusal) for _, (index, message) in chunk])
-            return
+            return []
         entry_ids = {f"m{position}": message_uuid for position, (message_uuid, _) in enumerate(chunk)}
         items = dict(chunk)
         failures = self._queue.send({entry: items[uuid_][1] for entry, uuid_ in entry_ids.items()})
@@ -214,10 +227,7 @@ class _Submission:
             if message_uuid not in self._known:
                 _record_not_queued(self._ledger, message_uuid, why, _context(message, self._now), self._now)
         self._reject(refused)
-        sent = [message_uuid for entry, message_uuid in entry_ids.items() if entry not in failures]
-        with self._lock:
-            self._receipt.accepted += len(sent)
-        self._record(sent)
+        return [message_uuid for entry, message_uuid in entry_ids.items() if entry not in failures]
 
     def _record(self, sent: list[str]) -> None:
         """Queued, so accepted even if the ledger now fails: the worker records what it revokes."""
@@ -226,14 +236,13 @@ class _Submission:
         batch_id = self._receipt.batch_id
         try:
             self._ledger.add_to_batch(batch_id, sent)
-            for message_uuid in sent:
-                if message_uuid not in self._writes:
-                    continue  # deferred: the worker writes its record
-                if not self._ledger.save(self._writes[message_uuid]):
-                    # The record moved on since it was read (the worker, or a callback, got there first):
-                    # decided again on what it now is.
-                    context = self._contexts[message_uuid]
-                    write_record(self._ledger, message_uuid, partial(_queued, message_uuid, batch_id, context))
+            # Deferred items have no write: the worker writes their record.
+            moved_on = self._ledger.save_all([self._writes[uuid_] for uuid_ in sent if uuid_ in self._writes])
+            for message_uuid in moved_on:
+                # The record moved on since it was read (the worker, or a callback, got there first): decided
+                # again on what it now is.
+                context = self._contexts[message_uuid]
+                write_record(self._ledger, message_uuid, partial(_queued, message_uuid, batch_id, context))
         except RevocationError as error:
             count("BatchRecordsNotWritten")
             logger.error(
@@ -244,6 +253,14 @@ class _Submission:
     def _reject(self, items: list[tuple[int, dict[str, Any], RevocationError]]) -> None:
         with self._lock:
             self._receipt.rejected += [_rejection(index, message["request"], error) for index, message, error in items]
+
+
+def _slices(items: list[tuple[str, _Item]], batch_size: int) -> list[list[tuple[str, _Item]]]:
+    """The items in as many slices as there are threads (fewer, bigger ledger writes: the bulk route's CPU is
+    per call), each a whole number of queue batches and at most MAX_SLICE items."""
+    per_thread = -(-len(items) // QUEUEING_CONCURRENCY)
+    size = max(batch_size, min(MAX_SLICE, -(-per_thread // batch_size) * batch_size))
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _with_due_time(request: RevocationRequest, fields: dict[str, Any], now: datetime) -> dict[str, Any]:

@@ -1,13 +1,15 @@
-"""DynamoDB's JSON protocol for the ledger's item reads and writes (GetItem, UpdateItem): on every revocation's
-and every status callback's path, so their cost is paid per request.
+"""AWS's JSON protocol for the calls made per item or per request: the ledger's item reads and writes
+(DynamoDB GetItem, UpdateItem, the batch and transaction writes) and the bulk queue's SendMessageBatch (SQS).
+They are on every revocation's, every status callback's and every bulk item's path, so their cost is paid per
+request.
 
 Measured (client CPU per UpdateItem against moto server, 300 calls each, Python 3.13, one run): boto3's client
 1.05 ms, this 0.56 ms. botocore's per-call work is its parameter validation, serializer, event hooks and parser,
-none of which these calls need: the requests are built by DynamoDbLedger, and DynamoDB's JSON is its own wire
-format. What is kept from the SDK: the endpoint, region and credentials resolved as boto3 resolves them (its
-client for the same service), botocore's SigV4 signer, its error classes (ClientError with the parsed
-response, BotoCoreError for what never got an answer), and the retry and deadline rules of
-rcs_revoker.adapters.aws_clients. Everything else the ledger does (queries, batches) stays on boto3.
+none of which these calls need: the requests are built by the adapters, and the JSON is the wire format. What
+is kept from the SDK: the endpoint, region and credentials resolved as boto3 resolves them (its client for the
+same service), botocore's SigV4 signer, its error classes (ClientError with the parsed response, BotoCoreError
+for what never got an answer), its lists of what standard mode retries, and the retry and deadline rules of
+rcs_revoker.adapters.aws_clients. Every other call stays on boto3.
 """
 
 import json
@@ -20,6 +22,7 @@ import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.retries.standard import ThrottledRetryableChecker, TransientRetryableChecker
 
 from rcs_revoker import SERVICE_NAME, __version__
 from rcs_revoker.adapters.aws_clients import (
@@ -35,27 +38,23 @@ from rcs_revoker.adapters.aws_clients import (
 )
 from rcs_revoker.deadlines import time_left
 
-API_VERSION: Final = "DynamoDB_20120810"
-# What botocore's standard mode retries for DynamoDB besides any 5xx (botocore/retries/standard.py).
+# The protocol's X-Amz-Target prefix of each service called this way.
+TARGET_PREFIXES: Final = {"dynamodb": "DynamoDB_20120810", "sqs": "AmazonSQS"}
+# What botocore's standard mode retries besides any 5xx: its own lists (botocore/retries/standard.py).
 RETRYABLE_CODES: Final = frozenset(
-    {
-        "ThrottlingException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "ThrottledException",
-        "LimitExceededException",
-        "TransactionInProgressException",
-        "InternalServerError",
-    }
+    [*ThrottledRetryableChecker._THROTTLED_ERROR_CODES, *TransientRetryableChecker._TRANSIENT_ERROR_CODES]
 )
 _USER_AGENT: Final = f"{SERVICE_NAME}/{__version__}"
 
 
-class DynamoDbHttp:
-    """One per container (`dynamodb_http()`), thread-safe: urllib3's pool is, and each call signs its own."""
+class AwsJsonClient:
+    """One per container and service (`aws_json()`), thread-safe: urllib3's pool is, and each call signs its
+    own."""
 
-    def __init__(self) -> None:
-        client = aws_client("dynamodb")  # for the endpoint and region boto3 resolved
+    def __init__(self, service_name: str) -> None:
+        client = aws_client(service_name)  # for the endpoint and region boto3 resolved
+        self._service = service_name
+        self._target = TARGET_PREFIXES[service_name]
         self._url = client.meta.endpoint_url.rstrip("/") + "/"
         self._region = client.meta.region_name
         self._pool = urllib3.PoolManager(
@@ -65,7 +64,7 @@ class DynamoDbHttp:
         )
 
     def call(self, operation: str, body: dict[str, Any]) -> dict[str, Any]:
-        """DynamoDB's answer to `operation`. Raises ClientError for its error answers (after the retries of a
+        """The service's answer to `operation`. Raises ClientError for its error answers (after the retries of a
         throttle or a 5xx), a BotoCoreError when no answer came (DeadlineReached when time ran out)."""
         data = json.dumps(body, separators=(",", ":")).encode()
         for attempt in range(1, MAX_ATTEMPTS + 1):
@@ -98,11 +97,11 @@ class DynamoDbHttp:
             data=data,
             headers={
                 "Content-Type": "application/x-amz-json-1.0",
-                "X-Amz-Target": f"{API_VERSION}.{operation}",
+                "X-Amz-Target": f"{self._target}.{operation}",
                 "User-Agent": _USER_AGENT,
             },
         )
-        SigV4Auth(aws_credentials().get_frozen_credentials(), "dynamodb", self._region).add_auth(request)
+        SigV4Auth(aws_credentials().get_frozen_credentials(), self._service, self._region).add_auth(request)
         try:
             response = self._pool.urlopen("POST", self._url, body=data, headers=dict(request.headers.items()))
         except urllib3.exceptions.ReadTimeoutError as error:
@@ -114,45 +113,47 @@ class DynamoDbHttp:
         try:
             answer = json.loads(response.data) if response.data else {}
         except ValueError:
-            answer = {"__type": "SerializationException", "message": "DynamoDB's answer was not JSON"}
+            answer = {"__type": "SerializationException", "message": f"{self._service}'s answer was not JSON"}
         return response.status, answer
 
     @staticmethod
     def _back_off(attempt: int) -> None:
-        # botocore's standard mode: a random share of 2**(attempt - 1) seconds, and no retry without time for it.
-        sleep_s = random.random() * min(2 ** (attempt - 1), MAX_RETRY_SLEEP_S)  # noqa: S311 - jitter, not security
+        # botocore's standard mode: a random share of 2**(attempt - 1) seconds; and, as aws_clients rules for the
+        # SDK's retries, none unless the longest sleep and attempt still fit before the deadline.
         left = time_left()
-        if left is not None and left < sleep_s + ATTEMPT_S:
+        if left is not None and left < MAX_RETRY_SLEEP_S + ATTEMPT_S:
             raise DeadlineReached
-        time.sleep(sleep_s)
+        time.sleep(random.random() * min(2 ** (attempt - 1), MAX_RETRY_SLEEP_S))  # noqa: S311 - jitter, not security
 
 
 def _client_error(operation: str, status: int, answer: dict[str, Any]) -> ClientError:
-    """DynamoDB's error answer as botocore parses it (the item, when a failed condition returns it)."""
+    """An error answer as botocore parses it (with DynamoDB's item of a failed condition, or reasons of a
+    cancelled transaction)."""
     code = str(answer.get("__type", "")).rpartition("#")[2] or ("InternalServerError" if status >= 500 else "Unknown")
     response: dict[str, Any] = {
         "Error": {"Code": code, "Message": answer.get("message") or answer.get("Message") or ""},
         "ResponseMetadata": {"HTTPStatusCode": status},
     }
-    if "Item" in answer:
-        response["Item"] = answer["Item"]
+    for name in ("Item", "CancellationReasons"):  # a failed condition's item; a cancelled transaction's reasons
+        if name in answer:
+            response[name] = answer[name]
     return ClientError(response, operation)
 
 
 _lock = threading.Lock()
-_instance: DynamoDbHttp | None = None
+_clients: dict[str, AwsJsonClient] = {}
 
 
-def dynamodb_http() -> DynamoDbHttp:
-    """The container's one instance, made on first use (after the SDK's configuration is read)."""
-    global _instance  # noqa: PLW0603 - one per container
+def aws_json(service_name: str) -> AwsJsonClient:
+    """The container's client of `service_name` ("dynamodb", "sqs"), made on first use."""
     with _lock:
-        if _instance is None:
-            _instance = DynamoDbHttp()
-        return _instance
+        client = _clients.get(service_name)
+        if client is None:
+            client = _clients[service_name] = AwsJsonClient(service_name)
+        return client
 
 
 def close_connections() -> None:
     with _lock:
-        if _instance is not None:
-            _instance.close()
+        for client in _clients.values():
+            client.close()
