@@ -51,11 +51,12 @@ class AwsJsonClient:
     """One per container and service (`aws_json()`), thread-safe: urllib3's pool is, and each call signs its
     own."""
 
-    def __init__(self, service_name: str) -> None:
+    def __init__(self, service_name: str, *, endpoint_url: str | None = None) -> None:
+        """`endpoint_url`: another endpoint than boto3's for the service (a test's server)."""
         client = aws_client(service_name)  # for the endpoint and region boto3 resolved
         self._service = service_name
         self._target = TARGET_PREFIXES[service_name]
-        self._url = client.meta.endpoint_url.rstrip("/") + "/"
+        self._url = (endpoint_url or client.meta.endpoint_url).rstrip("/") + "/"
         self._region = client.meta.region_name
         self._pool = urllib3.PoolManager(
             maxsize=AWS_CLIENT_CONFIG.max_pool_connections,
