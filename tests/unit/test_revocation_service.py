@@ -60,6 +60,11 @@ def request(**fields: object) -> RevocationRequest:
     return RevocationRequest(message_uuid=UUID, **fields)  # type: ignore[arg-type]
 
 
+def revoke(service: RevocationService, asked: RevocationRequest, *, deadline: float) -> RevocationAccepted:
+    """As ExactlyOnceRevocation asks: where, then Vonage."""
+    return service.ask(asked, service.destination(asked), deadline=deadline)
+
+
 # --- the 24-hour window -------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "sent_at",
@@ -76,7 +81,7 @@ def test_sent_at_inside_the_window_is_revoked(sent_at: datetime) -> None:
     # Given a message sent within the window (and no more than 5 minutes ahead of our clock)
     h = harness()
     # When it is revoked
-    result = h.service.revoke(request(region=Region.EU, sent_at=sent_at), deadline=DEADLINE)
+    result = revoke(h.service, request(region=Region.EU, sent_at=sent_at), deadline=DEADLINE)
     # Then Vonage is asked once
     assert h.vonage.calls == [(UUID, Region.EU, DEADLINE)]
     assert result.message_uuid == UUID
@@ -84,7 +89,7 @@ def test_sent_at_inside_the_window_is_revoked(sent_at: datetime) -> None:
 
 def test_no_sent_at_skips_the_window_check() -> None:
     h = harness()
-    h.service.revoke(request(region=Region.US), deadline=DEADLINE)
+    revoke(h.service, request(region=Region.US), deadline=DEADLINE)
     assert len(h.vonage.calls) == 1
 
 
@@ -100,7 +105,7 @@ def test_no_sent_at_skips_the_window_check() -> None:
 def test_sent_at_more_than_24_hours_ago_is_refused_without_calling_vonage(sent_at: datetime) -> None:
     h = harness()
     with pytest.raises(RevocationWindowExpired) as caught:
-        h.service.revoke(request(region=Region.EU, sent_at=sent_at), deadline=DEADLINE)
+        revoke(h.service, request(region=Region.EU, sent_at=sent_at), deadline=DEADLINE)
     assert h.vonage.calls == []
     assert "more than 24 hours ago" in caught.value.detail
     assert sent_at.isoformat() in caught.value.detail
@@ -116,7 +121,7 @@ def test_sent_at_more_than_24_hours_ago_is_refused_without_calling_vonage(sent_a
 def test_sent_at_more_than_5_minutes_ahead_is_refused_without_calling_vonage(sent_at: datetime) -> None:
     h = harness()
     with pytest.raises(SentAtInFuture) as caught:
-        h.service.revoke(request(region=Region.EU, sent_at=sent_at), deadline=DEADLINE)
+        revoke(h.service, request(region=Region.EU, sent_at=sent_at), deadline=DEADLINE)
     assert h.vonage.calls == []
     assert "in the future (more than 5 minutes ahead" in caught.value.detail
 
@@ -126,7 +131,7 @@ def test_window_is_checked_before_the_agent_is_looked_up() -> None:
     h = harness()
     # Then the expiry is reported, and the table is not read
     with pytest.raises(RevocationWindowExpired) as caught:
-        h.service.revoke(request(agent_id="ghost", sent_at=NOW - timedelta(days=2)), deadline=DEADLINE)
+        revoke(h.service, request(agent_id="ghost", sent_at=NOW - timedelta(days=2)), deadline=DEADLINE)
     assert h.agents.lookups == []
     assert caught.value.message_uuid == UUID
     assert caught.value.region is None
@@ -139,24 +144,24 @@ def test_window_uses_the_injected_clock() -> None:
         agents=h.agents, vonage=h.vonage, default_region=None, clock=lambda: NOW + timedelta(days=2)
     )
     with pytest.raises(RevocationWindowExpired):
-        later.revoke(request(region=Region.EU, sent_at=NOW - timedelta(hours=1)), deadline=DEADLINE)
+        revoke(later, request(region=Region.EU, sent_at=NOW - timedelta(hours=1)), deadline=DEADLINE)
 
 
 def test_default_clock_is_the_current_utc_time() -> None:
     service = RevocationService(agents=InMemoryAgentDirectory(), vonage=FakeVonageMessages(), default_region=Region.EU)
     now = datetime.now(UTC)
-    service.revoke(request(sent_at=now - timedelta(hours=23)), deadline=DEADLINE)
+    revoke(service, request(sent_at=now - timedelta(hours=23)), deadline=DEADLINE)
     with pytest.raises(RevocationWindowExpired):
-        service.revoke(request(sent_at=now - timedelta(hours=25)), deadline=DEADLINE)
+        revoke(service, request(sent_at=now - timedelta(hours=25)), deadline=DEADLINE)
     with pytest.raises(SentAtInFuture):
-        service.revoke(request(sent_at=now + timedelta(hours=1)), deadline=DEADLINE)
+        revoke(service, request(sent_at=now + timedelta(hours=1)), deadline=DEADLINE)
 
 
 # --- where the region comes from ----------------------------------------------------------------------
 @pytest.mark.parametrize("region", list(Region))
 def test_given_region_is_used_without_reading_the_agents_table(region: Region) -> None:
     h = harness(default_region=Region.EU)
-    h.service.revoke(request(region=region), deadline=DEADLINE)
+    revoke(h.service, request(region=region), deadline=DEADLINE)
     assert h.vonage.calls == [(UUID, region, DEADLINE)]
     assert h.agents.lookups == []
 
@@ -167,7 +172,7 @@ def test_given_region_is_used_without_reading_the_agents_table(region: Region) -
 )
 def test_country_gives_its_region(country: str, region: Region) -> None:
     h = harness(default_region=Region.EU if region is not Region.EU else Region.US)
-    h.service.revoke(request(country=country), deadline=DEADLINE)
+    revoke(h.service, request(country=country), deadline=DEADLINE)
     assert h.vonage.calls == [(UUID, region, DEADLINE)]
     assert h.agents.lookups == []
 
@@ -176,7 +181,7 @@ def test_unassigned_country_is_an_invalid_request() -> None:
     # Validation rejects it first; the service still refuses rather than guessing.
     h = harness(default_region=Region.EU)
     with pytest.raises(InvalidRequest, match="Unknown country 'XX'"):
-        h.service.revoke(request(country="XX"), deadline=DEADLINE)
+        revoke(h.service, request(country="XX"), deadline=DEADLINE)
     assert h.vonage.calls == []
 
 
@@ -195,7 +200,7 @@ def test_agent_record_gives_the_region(record: AgentRecord, region: Region) -> N
     # Given an agent known to the table, and a default region that must not win
     h = harness(agents={"agent-1": record}, default_region=Region.EU if region is not Region.EU else Region.US)
     # When revoked by agent_id
-    result = h.service.revoke(request(agent_id="agent-1"), deadline=DEADLINE)
+    result = revoke(h.service, request(agent_id="agent-1"), deadline=DEADLINE)
     # Then the agent's region is used
     assert h.agents.lookups == ["agent-1"]
     assert h.vonage.calls == [(UUID, region, DEADLINE)]
@@ -215,7 +220,7 @@ def test_agent_record_gives_the_region(record: AgentRecord, region: Region) -> N
 def test_agent_record_without_a_valid_region_or_country_is_a_misconfiguration(record: AgentRecord) -> None:
     h = harness(agents={"agent-1": record}, default_region=Region.EU)
     with pytest.raises(ServiceMisconfigured) as caught:
-        h.service.revoke(request(agent_id="agent-1"), deadline=DEADLINE)
+        revoke(h.service, request(agent_id="agent-1"), deadline=DEADLINE)
     assert "'agent-1'" in caught.value.detail
     assert "no valid region or country" in caught.value.detail
     assert caught.value.message_uuid == UUID
@@ -226,7 +231,7 @@ def test_agent_record_without_a_valid_region_or_country_is_a_misconfiguration(re
 def test_unknown_agent_is_refused_even_with_a_default_region() -> None:
     h = harness(default_region=Region.EU)
     with pytest.raises(UnknownAgent) as caught:
-        h.service.revoke(request(agent_id="ghost"), deadline=DEADLINE)
+        revoke(h.service, request(agent_id="ghost"), deadline=DEADLINE)
     assert "'ghost'" in caught.value.detail
     assert caught.value.message_uuid == UUID
     assert h.agents.lookups == ["ghost"]
@@ -236,7 +241,7 @@ def test_unknown_agent_is_refused_even_with_a_default_region() -> None:
 @pytest.mark.parametrize("default", list(Region))
 def test_default_region_is_used_when_nothing_is_given(default: Region) -> None:
     h = harness(default_region=default)
-    result = h.service.revoke(request(), deadline=DEADLINE)
+    result = revoke(h.service, request(), deadline=DEADLINE)
     assert h.vonage.calls == [(UUID, default, DEADLINE)]
     assert result.region is default
     assert h.agents.lookups == []
@@ -245,7 +250,7 @@ def test_default_region_is_used_when_nothing_is_given(default: Region) -> None:
 def test_no_selector_and_no_default_region_is_an_invalid_request_naming_default_region() -> None:
     h = harness(default_region=None)
     with pytest.raises(InvalidRequest) as caught:
-        h.service.revoke(request(), deadline=DEADLINE)
+        revoke(h.service, request(), deadline=DEADLINE)
     assert "DEFAULT_REGION" in caught.value.detail
     assert "region, country or agent_id" in caught.value.detail
     assert caught.value.message_uuid == UUID
@@ -281,7 +286,7 @@ def test_vonage_error_is_raised_with_message_uuid_and_region_attached(error: Rev
     h = harness(vonage=FakeVonageMessages(error=error))
     # When revoked in the AP region
     with pytest.raises(RevocationError) as caught:
-        h.service.revoke(request(country="SG"), deadline=DEADLINE)
+        revoke(h.service, request(country="SG"), deadline=DEADLINE)
     # Then the same error propagates, now saying which message and where
     assert caught.value is error
     assert caught.value.message_uuid == UUID
@@ -292,7 +297,7 @@ def test_vonage_error_is_raised_with_message_uuid_and_region_attached(error: Rev
 def test_vonage_rate_limit_keeps_its_retry_after() -> None:
     h = harness(vonage=FakeVonageMessages(error=VonageRateLimited("slow down", retry_after_s=7)))
     with pytest.raises(VonageRateLimited) as caught:
-        h.service.revoke(request(region=Region.US), deadline=DEADLINE)
+        revoke(h.service, request(region=Region.US), deadline=DEADLINE)
     assert caught.value.retry_after_s == 7
     assert caught.value.region is Region.US
 
@@ -303,14 +308,14 @@ def test_vonage_error_gets_the_agents_region() -> None:
         vonage=FakeVonageMessages(error=MessageNotFound("gone")),
     )
     with pytest.raises(MessageNotFound) as caught:
-        h.service.revoke(request(agent_id="agent-1"), deadline=DEADLINE)
+        revoke(h.service, request(agent_id="agent-1"), deadline=DEADLINE)
     assert caught.value.region is Region.US
 
 
 @pytest.mark.parametrize("deadline", [0.0, 1.5, DEADLINE, 9_999_999.25])
 def test_deadline_is_passed_to_vonage_unchanged(deadline: float) -> None:
     h = harness()
-    h.service.revoke(request(region=Region.EU), deadline=deadline)
+    revoke(h.service, request(region=Region.EU), deadline=deadline)
     assert h.vonage.calls[0][2] == deadline
 
 
@@ -321,7 +326,7 @@ def test_deadline_is_passed_to_vonage_unchanged(deadline: float) -> None:
 )
 def test_result_as_dict_names_the_region_and_its_host(region: Region, host: str) -> None:
     h = harness()
-    result = h.service.revoke(request(region=region), deadline=DEADLINE)
+    result = revoke(h.service, request(region=region), deadline=DEADLINE)
     assert result == RevocationAccepted(message_uuid=UUID, region=region, vonage_request_id=VONAGE_REQUEST_ID)
     assert result.host == host
     assert result.as_dict() == {
@@ -337,7 +342,7 @@ def test_result_as_dict_names_the_region_and_its_host(region: Region, host: str)
 
 def test_result_without_a_vonage_request_id_says_null() -> None:
     h = harness(vonage=FakeVonageMessages(request_id=None))
-    result = h.service.revoke(request(region=Region.EU), deadline=DEADLINE)
+    result = revoke(h.service, request(region=Region.EU), deadline=DEADLINE)
     assert result.vonage_request_id is None
     assert result.as_dict()["vonage_request_id"] is None
 
@@ -349,7 +354,7 @@ def test_a_request_naming_no_region_takes_the_agent_the_callbacks_named() -> Non
 
     h = harness(agents={"acme-sg": AgentRecord("acme-sg", country="SG")}, default_region=Region.EU)
     learned = with_what_callbacks_taught(request(), MessageLife(agent_id="acme-sg", submitted_at=NOW))
-    h.service.revoke(learned, deadline=DEADLINE)
+    revoke(h.service, learned, deadline=DEADLINE)
     assert h.vonage.calls == [(UUID, Region.AP, DEADLINE)]
     assert learned.sent_at == NOW
 
@@ -371,7 +376,7 @@ def test_a_window_counted_from_vonage_s_first_sight_refuses_an_old_message() -> 
     h = harness(default_region=Region.EU)
     learned = with_what_callbacks_taught(request(), MessageLife(submitted_at=NOW - timedelta(hours=25)))
     with pytest.raises(RevocationWindowExpired):
-        h.service.revoke(learned, deadline=DEADLINE)
+        revoke(h.service, learned, deadline=DEADLINE)
     assert h.vonage.calls == []
 
 
@@ -379,8 +384,8 @@ def test_a_window_counted_from_vonage_s_first_sight_refuses_an_old_message() -> 
 def test_an_agent_of_a_served_application_is_revoked_with_that_applications_key() -> None:
     agents = {"brand-b-sg": AgentRecord("brand-b-sg", country="SG", application="brand-b")}
     h = harness(agents=agents, applications=frozenset({"brand-b"}))
-    h.service.revoke(request(agent_id="brand-b-sg"), deadline=DEADLINE)
-    h.service.revoke(request(region=Region.AP), deadline=DEADLINE)
+    revoke(h.service, request(agent_id="brand-b-sg"), deadline=DEADLINE)
+    revoke(h.service, request(region=Region.AP), deadline=DEADLINE)
     assert [call[1] for call in h.vonage.calls] == [Region.AP, Region.AP]
     assert h.vonage.applications == ["brand-b", None]  # a request by region alone is the default application's
 
@@ -389,5 +394,5 @@ def test_an_agent_of_an_application_the_stack_does_not_serve_is_a_misconfigurati
     agents = {"brand-c-us": AgentRecord("brand-c-us", region="us", application="brand-c")}
     h = harness(agents=agents, applications=frozenset({"brand-b"}))
     with pytest.raises(ServiceMisconfigured, match="'brand-c', which this stack does not serve"):
-        h.service.revoke(request(agent_id="brand-c-us"), deadline=DEADLINE)
+        revoke(h.service, request(agent_id="brand-c-us"), deadline=DEADLINE)
     assert h.vonage.calls == []

@@ -40,21 +40,6 @@ class RevocationService:
         self._applications = applications
         self._clock = clock
 
-    def revoke(
-        self, request: RevocationRequest, *, deadline: float, before_asking: Callable[[Region], None] | None = None
-    ) -> RevocationAccepted:
-        """Checks the window, resolves the region and asks Vonage to revoke; raises RevocationError.
-        `before_asking` is called with the region just before Vonage is asked (the ledger's write-ahead):
-        if it raises, Vonage is not asked."""
-        destination = self.destination(request)
-        if before_asking is not None:
-            try:
-                before_asking(destination.region)
-            except RevocationError as error:
-                error.message_uuid, error.region = request.message_uuid, destination.region
-                raise
-        return self.ask(request, destination, deadline=deadline)
-
     def destination(self, request: RevocationRequest) -> Destination:
         """Where to ask, once the window is checked: what is decided before Vonage is asked. Raises
         RevocationError (naming the message)."""
