@@ -88,7 +88,7 @@ class InMemoryIdempotencyStore:
     def _start(self, key: str, alongside: LedgerWritesAlongside) -> None:
         assert self.ledger is not None
         for _ in range(MAX_CONFLICTS):
-            write = alongside.start(alongside.record)
+            write = alongside.decide_start()
             try:
                 saved = self.ledger.save(write)
             except DependencyUnavailable:

@@ -6,6 +6,7 @@ stream's to publish (functions/outcome_publisher), not the request's."""
 import uuid
 
 from tests.conftest import Stack, api_event, body_of, eventbridge_event, status_event
+from tests.timer_kit import drive, new_uuid, record, schedule, timeline
 
 REVOCATION_CALLS = ["DynamoDB_20120810.GetItem", "DynamoDB_20120810.UpdateItem", "DynamoDB_20120810.UpdateItem"]
 
@@ -49,3 +50,27 @@ def test_a_repeat_makes_two_and_asks_vonage_nothing(stack: Stack) -> None:
     assert answer["statusCode"] == 202
     assert stack.aws.calls == REVOCATION_CALLS[:2]
     assert stack.vonage.patches_for(message) == 1
+
+
+def test_a_warm_timer_fire_makes_three_aws_calls(stack: Stack) -> None:
+    # Given a warm timer function (one timer fired already)
+    timers = stack.timer_queue()
+    first = new_uuid()
+    schedule(stack, first, after_seconds=1)
+    drive(timers, lambda: stack.vonage.patches_for(first) == 1, timeout_s=5)
+    message = new_uuid()
+    answer = schedule(stack, message, after_seconds=1)
+    stack.aws.calls.clear()
+
+    drive(timers, lambda: stack.vonage.patches_for(message) == 1, timeout_s=5)
+
+    # The wake-up's read, which is also the revocation's; the write-ahead, which ends the timer `fired` in the
+    # same versioned write; the result with the outcome.
+    assert stack.aws.calls == REVOCATION_CALLS
+    ended = record(stack, message)
+    assert (ended["state"], ended["timer"]["ended"], ended["timer"]["timer_id"]) == (
+        "requested",
+        "fired",
+        answer["timer_id"],
+    )
+    assert timeline(stack, message)[-3:] == ["timer-fired", "vonage-asked", "revocation-accepted"]

@@ -17,11 +17,13 @@ from rcs_revoker.domain.errors import (
     TimerAlreadyFired,
     TimerPastWindow,
     VonageUnavailable,
+    VonageUnprocessable,
 )
 from rcs_revoker.domain.models import AgentRecord, RevocationScheduled
 from rcs_revoker.domain.outcome_events import (
     ACCEPTED_DETAIL_TYPE,
     CANCELLED_DETAIL_TYPE,
+    REJECTED_DETAIL_TYPE,
     SCHEDULED_DETAIL_TYPE,
     TOO_LATE_DETAIL_TYPE,
 )
@@ -35,7 +37,7 @@ from rcs_revoker.usecases.fire_timer import FireTimer
 from rcs_revoker.usecases.receive_status import ReceiveStatusCallback
 from rcs_revoker.usecases.reconcile import ReconcileLedger
 from rcs_revoker.usecases.revoke import RevokeMessage
-from rcs_revoker.usecases.revoke_queued import RevokeQueuedMessage
+from rcs_revoker.usecases.revoke_queued import RateLimitGate, RevokeQueuedMessage
 from rcs_revoker.usecases.schedule_revocation import ScheduleRevocation
 from tests.fakes.in_memory_wake_ups import InMemoryTimerWakeUps
 from tests.unit.usecases.conftest import NOW, UUID, Ports, invocation
@@ -70,9 +72,9 @@ class Timers:
         asked = replace(invocation(), requested_at=self.now)
         return self.revoke()(lambda: parse_revocation_fields(UUID, {"region": "eu", **fields}), asked)
 
-    def fire(self, wake_up: str | None = None) -> str:
+    def fire(self, wake_up: str | None = None, *, gate: RateLimitGate | None = None) -> str:
         """The latest wake-up armed (or `wake_up`), delivered to the timer function now."""
-        queued = RevokeQueuedMessage(revoke=self.revoke(), queue=self.ports.queue)
+        queued = RevokeQueuedMessage(revoke=self.revoke(), queue=self.ports.queue, gate=gate)
         fire = FireTimer(
             ledger=self.ports.ledger, wake_ups=self.wake_ups, revoke=queued, clock=self.clock, hold=self.held.append
         )
@@ -283,6 +285,91 @@ def test_a_fired_timer_that_fails_transiently_is_woken_again_and_finished_once(t
     assert record.state == "requested"
     assert len(timers.ports.vonage.calls) == 2
     assert [kind for kind, _ in timers.events()].count(ACCEPTED_DETAIL_TYPE) == 1
+
+
+def test_a_delivery_between_the_wake_up_s_read_and_its_write_ahead_wins_and_vonage_is_not_asked(
+    timers: Timers,
+) -> None:
+    result = timers.ask(after_seconds=30)
+    ledger = timers.ports.ledger
+    read = ledger.get
+    reads: list[str] = []
+
+    def read_then_delivered(message_uuid: str) -> Any:
+        record = read(message_uuid)
+        if not reads:  # the wake-up's own read: the callback lands right after it
+            reads.append(message_uuid)
+            timers.callback("delivered")
+        return record
+
+    ledger.get = read_then_delivered  # type: ignore[method-assign]
+    timers.now = result.due_at
+
+    assert timers.fire() == "ignored"
+
+    assert timers.ports.vonage.calls == []
+    record = read(UUID)
+    assert record is not None
+    assert (record.state, record.fallback, record.timer and record.timer["ended"]) == ("delivered", False, "delivered")
+    events = [entry["event"] for entry in record.timeline]
+    assert "timer-fired" not in events
+    assert "vonage-asked" not in events
+    assert events[-1] == "timer-woke"
+    kinds = [kind for kind, _ in timers.events()]
+    assert (kinds.count(CANCELLED_DETAIL_TYPE), ACCEPTED_DETAIL_TYPE in kinds) == (1, False)
+
+
+def test_a_timer_refused_before_vonage_is_asked_ends_fired_and_rejected(timers: Timers) -> None:
+    # The agent named when it was scheduled is gone from the agents table when it fires.
+    timers.ports.agents.records["acme-us"] = AgentRecord("acme-us", region="us")
+    asked = replace(invocation(), requested_at=NOW)
+    result = timers.revoke()(lambda: parse_revocation_fields(UUID, {"agent_id": "acme-us", "after_seconds": 30}), asked)
+    assert isinstance(result, RevocationScheduled)
+    del timers.ports.agents.records["acme-us"]
+    timers.now = result.due_at
+
+    assert timers.fire() == "fired"
+
+    assert timers.ports.vonage.calls == []
+    record = timers.ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.timer and record.timer["ended"]) == ("rejected", "fired")
+    assert [entry["event"] for entry in record.timeline][-2:] == ["timer-fired", "revocation-refused"]
+    [rejected] = [detail for kind, detail in timers.events() if kind == REJECTED_DETAIL_TYPE]
+    assert rejected["reason"] == "unknown-agent"
+
+
+def test_a_timer_whose_revocation_vonage_already_refused_replays_it_and_ends_fired(timers: Timers) -> None:
+    timers.ports.vonage.errors = [VonageUnprocessable("Vonage could not process the revocation", "too late")]
+    with pytest.raises(VonageUnprocessable):
+        timers.ask()  # refused by Vonage, and that answer stored for the message
+    result = timers.ask(after_seconds=30)  # a rejected revocation may be deferred again
+    timers.now = result.due_at
+
+    assert timers.fire() == "fired"
+
+    assert len(timers.ports.vonage.calls) == 1  # the stored refusal replayed, not asked again
+    record = timers.ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.timer and record.timer["ended"]) == ("rejected", "fired")
+    assert "timer-fired" in [entry["event"] for entry in record.timeline]
+    assert timers.fire() == "ignored"
+
+
+def test_a_timer_that_fires_while_vonage_rate_limits_waits_on_the_queue_ended_fired(timers: Timers) -> None:
+    result = timers.ask(after_seconds=30)
+    gate = RateLimitGate()
+    gate.close(60)
+    timers.now = result.due_at
+
+    assert timers.fire(gate=gate) == "fired"
+
+    assert timers.ports.vonage.calls == []
+    [waiting] = timers.ports.queue.messages
+    assert (waiting.body["request"]["message_uuid"], waiting.invisible_for_s >= 60) == (UUID, True)
+    record = timers.ports.ledger.get(UUID)
+    assert record is not None
+    assert (record.state, record.timer and record.timer["ended"]) == ("revoking", "fired")
 
 
 def test_a_wake_up_that_is_not_one_is_dropped(timers: Timers) -> None:

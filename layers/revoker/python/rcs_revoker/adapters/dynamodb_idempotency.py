@@ -82,6 +82,8 @@ class PowertoolsIdempotencyStore:
         except IdempotencyAlreadyInProgressError:
             raise ComputationInProgress(key) from None
         except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError, IdempotencyKeyError) as error:
+            if alongside is not None and alongside.refusal is not None:
+                raise alongside.refusal from None  # the write-ahead's decision not to ask, not a store failure
             table = "ledger table" if self._ledger is not None else "idempotency table"
             raise IdempotencyStoreUnavailable(type(error).__name__, table=table) from None
 

@@ -111,7 +111,7 @@ class LedgerPersistenceLayer(DynamoDBPersistenceLayer):
             if attempt:
                 count("LedgerWriteConflicts")
             written_at = dt.datetime.now(dt.UTC)
-            write = alongside.start(alongside.record)
+            write = alongside.decide_start()  # what it raises, Powertools wraps: run_once raises it unchanged
             old = self._ledger.save_alongside(data_record.idempotency_key, write, change)
             if old is None:
                 alongside.record, alongside.started = applied(alongside.record, write, written_at), True

@@ -139,15 +139,27 @@ class LedgerWritesAlongside:
     conditional write as its own (one DynamoDB call instead of two) and says so in `started` and `ended`; any
     other store leaves them False, and the caller writes them itself.
 
-    `start` decides the write-ahead from the record as it is (called again when the record moved on);
-    `end` decides the outcome's write from the record as the write-ahead left it and the computation's result
-    (None: nothing to carry). `record` is the record as last known: the caller's, then the store's."""
+    `start` decides the write-ahead from the record as it is (called again when the record moved on); when
+    it raises (TimerEnded: the record says Vonage must not be asked), nothing is written, the computation does
+    not run, and run_once raises that same exception (`refusal` keeps it, for a store whose library wraps
+    what it calls). `end` decides the outcome's write from the record as the write-ahead left it and the
+    computation's result (None: nothing to carry). `record` is the record as last known: the caller's, then
+    the store's."""
 
     record: LedgerRecord | None
     start: Callable[[LedgerRecord | None], LedgerWrite]
     end: Callable[[LedgerRecord | None, dict[str, Any]], LedgerWrite | None]
     started: bool = False
     ended: bool = False
+    refusal: Exception | None = None
+
+    def decide_start(self) -> LedgerWrite:
+        """`start` of the record as last known, keeping what it raises in `refusal`."""
+        try:
+            return self.start(self.record)
+        except Exception as refusal:
+            self.refusal = refusal
+            raise
 
 
 class IdempotencyStore(Protocol):

@@ -5,7 +5,7 @@ record already says it (a replay, a repeated callback): nothing is written, noth
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from rcs_revoker.domain.errors import RevocationError, VonageRateLimited
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite, redrive_due
@@ -25,7 +25,17 @@ from rcs_revoker.domain.outcome_events import (
 )
 from rcs_revoker.domain.regions import Region, parse_region
 from rcs_revoker.domain.status_callbacks import StatusCallback
-from rcs_revoker.domain.timers import BACKSTOP, Timer, TimerEnd, WakeUpPlan, ended, is_pending, timer_fields
+from rcs_revoker.domain.timers import (
+    BACKSTOP,
+    Timer,
+    TimerEnd,
+    TimerEnded,
+    TimerFiring,
+    WakeUpPlan,
+    ended,
+    is_pending,
+    timer_fields,
+)
 
 # A deferred revocation may be asked while nothing of a revocation is under way: these states are.
 UNDER_WAY_STATES: Final = frozenset({"queued", "revoking", "retrying", "requested"})
@@ -43,6 +53,8 @@ class RequestContext:
     metadata: dict[str, Any] | None = None
     # The request's fields (RevocationRequest.as_fields()), kept while the record waits, to be asked again.
     request: dict[str, Any] | None = None
+    # The timer's wake-up that asks this revocation: its first write ends the timer `fired` (see asking).
+    firing: TimerFiring | None = None
 
 
 def queued(
@@ -83,7 +95,14 @@ def asking(
 ) -> LedgerWrite:
     """Vonage is about to be asked (the write-ahead): counted as an attempt, and `revoking` unless the record
     already waits for a delivery of ours (`queued`, `retrying`) or knows more (accepted, or ended). Publishes
-    nothing: it is not an outcome, but what lets a crash before the outcome be finished."""
+    nothing: it is not an outcome, but what lets a crash before the outcome be finished.
+
+    A timer's firing (`context.firing`) ends its timer `fired` in this same write: versioned like every write,
+    so that a `delivered` callback or a DELETE landing at the same moment either lands first, and then this
+    raises TimerEnded (Vonage is not asked), or finds the revocation asked."""
+    if context.firing is not None and timer_action(record, context.firing.timer) == "ignore":
+        raise TimerEnded(message_uuid, record.state if record else "gone")
+    fired, fired_entries = _firing(record, context, now)
     entry = {"at": now.isoformat(), "event": "vonage-asked", "region": region, "entry_point": context.entry_point}
     fields: dict[str, Any] = {"region": region, **_new_sender(record, context)}
     state = record.state if record else None
@@ -92,8 +111,8 @@ def asking(
     if context.request is not None and state not in FINAL_STATES:
         fields["request"] = to_ask_again(context.request, region)
     # Asked now: a timer still pending is not needed any more (its wake-up will find it ended).
-    fields.update(_timer_ended(record, "revoked-now", now))
-    return LedgerWrite(message_uuid, _version(record), fields, (entry,), attempts=1)
+    fields.update(fired or _timer_ended(record, "revoked-now", now))
+    return LedgerWrite(message_uuid, _version(record), fields, (*fired_entries, entry), attempts=1)
 
 
 def accepted(
@@ -103,17 +122,24 @@ def accepted(
     state = record.state if record else None
     if state == "requested":
         return None  # a replay of the accepted revocation: the record says it already
+    # A replayed outcome (the write-ahead was not made): the firing timer ends here.
+    fired, fired_entries = _firing(record, context, now)
     entry = {"at": now.isoformat(), "event": "revocation-accepted", "vonage_request_id": result.vonage_request_id}
-    fields: dict[str, Any] = {"region": result.region.value, "vonage_request_id": result.vonage_request_id}
+    entries = (*fired_entries, entry)
+    fields: dict[str, Any] = {
+        "region": result.region.value,
+        "vonage_request_id": result.vonage_request_id,
+        **fired,
+    }
     if record is not None and record.state == "undelivered":
         # Vonage reports the rejection a revocation causes as soon as it takes effect, which may be before
         # its 202 is written here: with the revocation accepted, the message was revoked.
         fields["state"] = "revoked"
     if record is not None and record.state in FINAL_STATES:
         # Vonage accepted, but its callbacks had already said how the message ended: that stays the state.
-        return _ended_already(record, context, now, fields, entry)
+        return _ended_already(record, context, now, fields, entries)
     fields.update(state="requested", last_error=None, outcome="accepted", **_new_sender(record, context))
-    write = LedgerWrite(result.message_uuid, _version(record), fields, (entry,))
+    write = LedgerWrite(result.message_uuid, _version(record), fields, entries)
     detail = {
         "outcome": "accepted",
         "region": result.region.value,
@@ -138,12 +164,15 @@ def refused(
     state = record.state if record else None
     if state == "requested" or state in FINAL_STATES:
         return None  # a late refusal never undoes an acceptance or the message's known end
-    if state == "scheduled" and record is not None and is_pending(record.timer):
+    # The timer a wake-up fires ends with its refusal (refused before Vonage was asked, or replayed).
+    fired, fired_entries = _firing(record, context, now)
+    if state == "scheduled" and record is not None and is_pending(record.timer) and not fired:
         return None  # a refused request (before Vonage was asked) leaves the pending timer as it was
     why = f"{error.reason}: {error.detail}"
     region = error.region.value if error.region else None
     entry = {"at": now.isoformat(), "event": "revocation-refused", "reason": error.reason, "transient": error.transient}
-    fields: dict[str, Any] = {"last_error": why, **_new_sender(record, context)}
+    entries = (*fired_entries, entry)
+    fields: dict[str, Any] = {"last_error": why, **_new_sender(record, context), **fired}
     if region:
         fields["region"] = region
     another_delivery = context.entry_point == "api" and state in ("queued", "retrying")
@@ -153,10 +182,10 @@ def refused(
         fields["state"] = state if another_delivery else "retrying"
         if context.request is not None:
             fields["request"] = to_ask_again(context.request, region)
-        return LedgerWrite(message_uuid, _version(record), fields, (entry,))
+        return LedgerWrite(message_uuid, _version(record), fields, entries)
     new_state, detail_type = ("failed", FAILED_DETAIL_TYPE) if error.transient else ("rejected", REJECTED_DETAIL_TYPE)
     fields.update(state=new_state, outcome=new_state)
-    write = LedgerWrite(message_uuid, _version(record), fields, (entry,))
+    write = LedgerWrite(message_uuid, _version(record), fields, entries)
     detail = {
         "outcome": "rejected",
         "reason": error.reason,
@@ -172,7 +201,7 @@ def asked_after_the_end(record: LedgerRecord, context: RequestContext, now: date
     """A revocation asked for a message whose end Vonage has already reported: Vonage is not asked; the
     outcome (too late, or confirmed: it will not reach the phone) is published once."""
     entry = {"at": now.isoformat(), "event": "revocation-not-sent", "reason": f"already {record.state}"}
-    return _ended_already(record, context, now, {}, entry)
+    return _ended_already(record, context, now, {}, (entry,))
 
 
 def redriven(record: LedgerRecord, now: datetime, *, max_redrives: int) -> tuple[LedgerWrite, dict[str, Any] | None]:
@@ -299,15 +328,32 @@ def scheduled(
     return write.with_events(_event(SCHEDULED_DETAIL_TYPE, record, write, detail, context=context, now=now))
 
 
+TimerAction = Literal["fire", "finish", "ignore"]
+
+
+def timer_action(record: LedgerRecord | None, timer: Timer) -> TimerAction:
+    """What a timer's wake-up does, by the record it finds: `fire` a timer still pending on a `scheduled`
+    record; `finish` the revocation of one it fired that failed transiently; else `ignore` (a delivered or
+    undeliverable message, a cancelled or replaced timer, a revocation asked meanwhile: see
+    rcs_revoker.domain.timers)."""
+    if record is None or not _names(record, timer):
+        return "ignore"
+    if record.state == "scheduled" and is_pending(record.timer):
+        return "fire"
+    if (record.timer or {}).get("ended") == "fired" and record.state in ("revoking", "retrying") and record.request:
+        return "finish"
+    return "ignore"
+
+
 def timer_fired(record: LedgerRecord, timer: Timer, now: datetime) -> LedgerWrite | None:
-    """The timer's wake-up found it still pending: it fires (Vonage is asked next, on the usual exactly-once
-    path). None when the record says otherwise (see rcs_revoker.domain.timers)."""
-    if record.state != "scheduled" or not _names(record, timer) or not is_pending(record.timer):
+    """The timer fires on its own write, before its revocation is asked (a revocation that waits on the bulk
+    queue for a rate limit to pass: it is asked later, by the worker). None when the record says it does not
+    fire. (A revocation asked now carries this in its write-ahead: `asking` with `RequestContext.firing`.)"""
+    if timer_action(record, timer) != "fire":
         return None
     late_ms = round((now - timer.due_at).total_seconds() * 1000)
-    entry = {"at": now.isoformat(), "event": "timer-fired", "timer_id": timer.timer_id, "late_ms": late_ms}
-    fields = {"state": "revoking", "timer": {**ended(record.timer, "fired", now), "late_ms": late_ms}}  # type: ignore[dict-item]
-    return LedgerWrite(record.message_uuid, record.version, fields, (entry,))
+    fields, entries = _fired(record, timer, late_ms, now)
+    return LedgerWrite(record.message_uuid, record.version, {"state": "revoking", **fields}, entries)
 
 
 def timer_woke_after_its_end(record: LedgerRecord, timer: Timer, now: datetime) -> LedgerWrite | None:
@@ -336,6 +382,25 @@ def _names(record: LedgerRecord, timer: Timer) -> bool:
     return record.timer is not None and record.timer.get("timer_id") == timer.timer_id
 
 
+def _firing(
+    record: LedgerRecord | None, context: RequestContext, now: datetime
+) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    """The fields and timeline entry that end the timer this request's wake-up fires, while the record still
+    has it pending (nothing otherwise: not a timer's firing, or the timer fired already)."""
+    firing = context.firing
+    if firing is None or timer_action(record, firing.timer) != "fire":
+        return {}, ()
+    assert record is not None  # noqa: S101 - "fire" is decided on a record
+    return _fired(record, firing.timer, firing.late_ms, now)
+
+
+def _fired(
+    record: LedgerRecord, timer: Timer, late_ms: int, now: datetime
+) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+    entry = {"at": now.isoformat(), "event": "timer-fired", "timer_id": timer.timer_id, "late_ms": late_ms}
+    return {"timer": {**(ended(record.timer, "fired", now) or {}), "late_ms": late_ms}}, (entry,)
+
+
 def _timer_detail(timer: dict[str, Any] | None) -> dict[str, Any]:
     return {"timer_id": (timer or {}).get("timer_id"), "due_at": (timer or {}).get("due_at")}
 
@@ -352,13 +417,13 @@ def _ended_already(
     context: RequestContext,
     now: datetime,
     fields: dict[str, Any],
-    entry: dict[str, Any],
+    entries: tuple[dict[str, Any], ...],
 ) -> LedgerWrite | None:
     outcome = "too_late" if record.state == "delivered" else "confirmed"
     if record.outcome == outcome:
-        return LedgerWrite(record.message_uuid, record.version, fields, (entry,)) if fields else None
+        return LedgerWrite(record.message_uuid, record.version, fields, entries) if fields else None
     fields = {**fields, "outcome": outcome, **_new_sender(record, context)}
-    write = LedgerWrite(record.message_uuid, record.version, fields, (entry,))
+    write = LedgerWrite(record.message_uuid, record.version, fields, entries)
     detail_type = TOO_LATE_DETAIL_TYPE if outcome == "too_late" else CONFIRMED_DETAIL_TYPE
     end = _end_detail(outcome, record.life, None)
     return write.with_events(_event(detail_type, record, write, end, context=context, now=now))

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from rcs_revoker.domain.errors import InvalidRequest, TimerPastWindow
-from rcs_revoker.domain.ledger import REDRIVE_AFTER
+from rcs_revoker.domain.ledger import REDRIVE_AFTER, LedgerRecord
 from rcs_revoker.domain.models import REVOCATION_WINDOW
 
 # SQS's longest DelaySeconds: a timer due within this is one delayed message (second precision, nothing else
@@ -72,6 +72,31 @@ class Timer:
     def schedule_name(self) -> str:
         """The EventBridge Scheduler name of its schedule (at most 64 of [0-9a-zA-Z-_.])."""
         return f"revoke-{self.message_uuid}-{self.timer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFiring:
+    """A wake-up asking its timer's revocation: the timer, the ledger record as the wake-up read it (the
+    revocation starts from it instead of reading it again), and when it fired (its lateness is from this)."""
+
+    timer: Timer
+    record: LedgerRecord
+    fired_at: datetime
+
+    @property
+    def late_ms(self) -> int:
+        return round((self.fired_at - self.timer.due_at).total_seconds() * 1000)
+
+
+class TimerEnded(Exception):
+    """The timer whose wake-up was about to ask its revocation ended first (a delivery, a cancellation, a
+    replacement landed between the wake-up's read and its write-ahead): Vonage is not asked. Not a
+    RevocationError: no revocation was refused, and nothing is published for it."""
+
+    def __init__(self, message_uuid: str, found: str) -> None:
+        super().__init__(f"the timer of {message_uuid} ended before it fired (the record is {found})")
+        self.message_uuid = message_uuid
+        self.found = found
 
 
 @dataclass(frozen=True, slots=True)

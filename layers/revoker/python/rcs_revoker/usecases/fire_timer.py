@@ -1,13 +1,13 @@
 """A timer's wake-up (a message of the timer queue): sent round again while the timer is not due, then the
-ledger decides. A record still `scheduled` with this timer fires: the timer-fired write (a versioned write,
-so that a `delivered` callback landing at the same moment either wins before it, cancelling the timer, or
-finds the revocation asked), then the usual exactly-once revocation. Anything else is a no-op, recorded once.
+ledger decides (recording.timer_action). A record still `scheduled` with this timer fires: the usual
+exactly-once revocation, whose write-ahead ends the timer `fired` (a versioned write, so that a `delivered`
+callback landing at the same moment either wins before it, cancelling the timer, or finds the revocation
+asked). Anything else is a no-op, recorded once.
 """
 
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal
 
@@ -15,7 +15,15 @@ from rcs_revoker.domain import recording
 from rcs_revoker.domain.errors import DependencyUnavailable, RevocationError
 from rcs_revoker.domain.ledger import LedgerRecord, LedgerWrite
 from rcs_revoker.domain.ports import Ledger, TimerWakeUps
-from rcs_revoker.domain.timers import MAX_HOLD_S, QUEUE_MAX_DELAY_S, Timer, WakeUpPlan, plan_wake_up
+from rcs_revoker.domain.timers import (
+    MAX_HOLD_S,
+    QUEUE_MAX_DELAY_S,
+    Timer,
+    TimerEnded,
+    TimerFiring,
+    WakeUpPlan,
+    plan_wake_up,
+)
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.ledger_writes import write_record
@@ -29,12 +37,6 @@ MAX_RETRY_DELAY_S: Final = 300
 MAX_FIRE_RETRIES: Final = 8
 
 WakeUpResult = Literal["slept", "fired", "finished", "ignored", "unreadable"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Decision:
-    action: Literal["fire", "finish", "ignore"]
-    record: LedgerRecord | None
 
 
 class FireTimer:
@@ -77,46 +79,59 @@ class FireTimer:
         if remaining > 0:
             self._hold(remaining)  # SQS woke it early by less than a second: not worth another round
         logger.append_keys(message_uuid=timer.message_uuid)
-        decision = self._decide(self._ledger, timer)
-        if decision.action == "ignore":
-            count("TimerWakeUpsIgnored")
-            found = decision.record.state if decision.record else None
-            logger.info("timer wake-up: nothing to do", extra={"state": found})
-            return "ignored"
-        record = decision.record
-        assert record is not None  # noqa: S101 - _decide fires only records
-        assert record.request is not None  # noqa: S101 - ... that keep their request
-        if decision.action == "fire":
-            count("TimersFired")
-            lateness = (self._clock() - timer.due_at).total_seconds()
-            logger.info("timer fired", extra={"late_ms": round(lateness * 1000), "timer_id": timer.timer_id})
+        ledger = self._ledger
+        record = ledger.get(timer.message_uuid)  # raises DependencyUnavailable: the wake-up comes back
+        action = recording.timer_action(record, timer)
+        if action == "ignore":
+            return self._ignored(ledger, timer, record, read=True)
+        assert record is not None  # noqa: S101 - timer_action fires only records
+        firing = TimerFiring(timer, record, fired_at=self._clock())
+        return self._fire(ledger, firing, action == "fire", retries, invocation)
+
+    def _fire(
+        self, ledger: Ledger, firing: TimerFiring, fires: bool, retries: int, invocation: Invocation
+    ) -> WakeUpResult:
+        """The timer's revocation: fired now (`fires`), or finished after a transient failure."""
+        timer, record = firing.timer, firing.record
+        assert record.request is not None  # noqa: S101 - timer_action fires only records that keep their request
+        failed: RevocationError | None = None
         try:
-            self._revoke.event(record.request, invocation=invocation)
+            # The revocation starts from the record as read here, and its write-ahead ends the timer `fired`:
+            # no write of the timer's own (three AWS calls a fire: this read, the write-ahead, the outcome).
+            result = self._revoke.event(record.request, invocation=invocation, firing=firing)
+        except TimerEnded:
+            # A delivery or a DELETE landed between this read and the write-ahead: it won, nothing was asked.
+            return self._ignored(ledger, timer, None, read=False)
         except RevocationError as error:
-            if error.transient:  # a final refusal is an outcome, already recorded
-                self._retry_later(timer, retries, error)
-        return "fired" if decision.action == "fire" else "finished"
+            result, failed = None, error
+        if fires:
+            count("TimersFired")
+            logger.info("timer fired", extra={"late_ms": firing.late_ms, "timer_id": timer.timer_id})
+        if failed is not None:
+            if failed.transient:  # a final refusal is an outcome, already recorded
+                self._retry_later(timer, retries, failed)
+        elif result is None and fires:
+            # Gone to the bulk queue to wait out a rate limit, before anything was written: the timer fires on a
+            # write of its own now (the worker asks Vonage later; a failure here leaves the timer pending, which
+            # the revocation's own write-ahead then ends).
+            now = self._clock()
+            write_record(ledger, timer.message_uuid, lambda current: _fired(current, timer, now))
+        return "fired" if fires else "finished"
 
-    def _decide(self, ledger: Ledger, timer: Timer) -> _Decision:
-        chosen: list[_Decision] = []
+    def _ignored(self, ledger: Ledger, timer: Timer, record: LedgerRecord | None, *, read: bool) -> WakeUpResult:
+        """A wake-up that finds its timer ended: recorded once (timer-woke), nothing asked."""
         now = self._clock()
+        found: list[str | None] = [record.state if record else None]
 
-        def decide(record: LedgerRecord | None) -> LedgerWrite | None:
-            chosen[:] = [_Decision("ignore", record)]
-            if record is None or record.timer is None or record.timer.get("timer_id") != timer.timer_id:
-                return None  # a wake-up of a timer this record never had, or has replaced
-            fired = recording.timer_fired(record, timer, now)
-            if fired is not None:
-                chosen[:] = [_Decision("fire", record)]
-                return fired
-            if record.timer.get("ended") == "fired" and record.state in ("revoking", "retrying") and record.request:
-                chosen[:] = [_Decision("finish", record)]  # fired, then failed transiently: finish it
-                return None
-            return recording.timer_woke_after_its_end(record, timer, now)
+        def woke(current: LedgerRecord | None) -> LedgerWrite | None:
+            found[:] = [current.state if current else None]
+            return recording.timer_woke_after_its_end(current, timer, now) if current is not None else None
 
-        if not write_record(ledger, timer.message_uuid, decide):
+        if not write_record(ledger, timer.message_uuid, woke, known=record, read=read):
             raise DependencyUnavailable("The ledger did not take the timer's wake-up; it comes back.")
-        return chosen[0]
+        count("TimerWakeUpsIgnored")
+        logger.info("timer wake-up: nothing to do", extra={"state": found[0]})
+        return "ignored"
 
     def _retry_later(self, timer: Timer, retries: int, error: RevocationError) -> None:
         if retries >= MAX_FIRE_RETRIES:
@@ -129,3 +144,7 @@ class FireTimer:
     def _rearm(self, timer: Timer, plan: WakeUpPlan, *, retries: int = 0) -> None:
         assert self._wake_ups is not None  # noqa: S101 - checked by the caller
         self._wake_ups.arm(timer, plan, retries=retries)
+
+
+def _fired(record: LedgerRecord | None, timer: Timer, now: datetime) -> LedgerWrite | None:
+    return recording.timer_fired(record, timer, now) if record is not None else None

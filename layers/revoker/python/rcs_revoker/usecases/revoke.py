@@ -9,6 +9,7 @@ from rcs_revoker.domain.lifecycle import FINAL_STATES
 from rcs_revoker.domain.models import RevocationAccepted, RevocationNotNeeded, RevocationRequest, RevocationScheduled
 from rcs_revoker.domain.recording import RequestContext
 from rcs_revoker.domain.revocation import with_what_callbacks_taught
+from rcs_revoker.domain.timers import TimerFiring
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
 from rcs_revoker.usecases.exactly_once import ExactlyOnceRevocation
@@ -32,26 +33,35 @@ class RevokeMessage:
         self._outcomes = outcomes
         self._schedule = schedule
 
-    def __call__(self, read_request: Callable[[], RevocationRequest], invocation: Invocation) -> RevocationResult:
-        """Revokes what `read_request` returns. Raises RevocationError, already logged and recorded.
+    def __call__(
+        self,
+        read_request: Callable[[], RevocationRequest],
+        invocation: Invocation,
+        *,
+        firing: TimerFiring | None = None,
+    ) -> RevocationResult:
+        """Revokes what `read_request` returns. Raises RevocationError, already logged and recorded, and
+        TimerEnded (nothing recorded) when the timer `firing` ended before Vonage was asked.
 
         `read_request` parses the entry point's input (it raises InvalidRequest): called here, so that a
-        malformed request is logged, counted and answered like any other refusal."""
+        malformed request is logged, counted and answered like any other refusal. `firing`: a timer's
+        wake-up, whose record as read is this revocation's, and whose firing its first write records."""
         count("RevocationRequests")
         request: RevocationRequest | None = None
-        context = _context(None, invocation)
+        context = _context(None, invocation, firing)
         known: LedgerRecord | None = None
         read = False
         try:
             request = read_request()
-            context = _context(request, invocation)
+            context = _context(request, invocation, firing)
             # Thread-safe keys: the bulk worker settles the records of one batch in parallel threads.
             logger.thread_safe_append_keys(message_uuid=request.message_uuid)
-            known, read = self._outcomes.read(request.message_uuid), True
+            known = firing.record if firing is not None else self._outcomes.read(request.message_uuid)
+            read = True
             if known is not None and known.state in FINAL_STATES:
                 return self._after_the_end(known, context, invocation)
             asked = with_what_callbacks_taught(request, known.life if known else None)
-            context = _context(asked, invocation)
+            context = _context(asked, invocation, firing)
             if asked.timer is not None:
                 if self._schedule is None:
                     raise ServiceMisconfigured("This function cannot defer a revocation (no timer queue).")
@@ -99,7 +109,7 @@ class RevokeMessage:
         return RevocationNotNeeded(record.message_uuid, record.life.delivery_status)
 
 
-def _context(request: RevocationRequest | None, invocation: Invocation) -> RequestContext:
+def _context(request: RevocationRequest | None, invocation: Invocation, firing: TimerFiring | None) -> RequestContext:
     return RequestContext(
         entry_point=invocation.entry_point,
         correlation_id=invocation.correlation_id,
@@ -107,6 +117,7 @@ def _context(request: RevocationRequest | None, invocation: Invocation) -> Reque
         client_ref=request.client_ref if request else None,
         metadata=request.metadata if request else None,
         request=request.as_fields() if request else None,
+        firing=firing,
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from rcs_revoker.domain.errors import DependencyUnavailable, VonageRateLimited
 from rcs_revoker.domain.ports import RevocationQueue
+from rcs_revoker.domain.timers import TimerFiring
 from rcs_revoker.domain.validation import parse_revocation_detail, parse_timestamp
 from rcs_revoker.invocation import Invocation
 from rcs_revoker.observability import count, logger
@@ -73,20 +74,27 @@ class RevokeQueuedMessage:
         return self._revoke_or_wait(message, invocation)
 
     def event(
-        self, detail: object, *, invocation: Invocation, requested_at: str | None = None
+        self,
+        detail: object,
+        *,
+        invocation: Invocation,
+        requested_at: str | None = None,
+        firing: TimerFiring | None = None,
     ) -> RevocationResult | None:
-        """An EventBridge request's revocation (`requested_at`: the event's time); None when it went to the
-        queue to wait out a rate limit."""
+        """An EventBridge request's revocation (`requested_at`: the event's time), or a timer's (`firing`);
+        None when it went to the queue to wait out a rate limit."""
         asked = {"requested_at": requested_at} if requested_at else {}
-        return self._revoke_or_wait({"request": detail, **asked}, invocation)
+        return self._revoke_or_wait({"request": detail, **asked}, invocation, firing)
 
-    def _revoke_or_wait(self, message: dict[str, Any], invocation: Invocation) -> RevocationResult | None:
+    def _revoke_or_wait(
+        self, message: dict[str, Any], invocation: Invocation, firing: TimerFiring | None = None
+    ) -> RevocationResult | None:
         invocation = _as_asked(message, invocation)
         if self._queue is not None and (closed_for := self._gate.closed_for()) > 0:
             self._wait_on_queue(message, closed_for)
             return None
         try:
-            return self._revoke(lambda: parse_revocation_detail(message.get("request")), invocation)
+            return self._revoke(lambda: parse_revocation_detail(message.get("request")), invocation, firing=firing)
         except VonageRateLimited as error:
             if self._queue is None:
                 raise
