@@ -1,6 +1,7 @@
 """Counts the requests that reached moto server and the Vonage simulator, so each row shows its calls per request."""
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -8,6 +9,8 @@ from offline.moto_server import MotoServer
 from offline.vonage_simulator import VonageSimulator
 
 _MOTO_REQUEST_LINE = re.compile(r'"[A-Z]+ \S+ HTTP/[\d.]+" \d{3}')
+SETTLE_S = 0.1
+SETTLE_TRIES = 20
 
 
 @dataclass
@@ -24,9 +27,22 @@ class RequestCounter:
         self.simulator.clear_records()
         if self.moto_log is None or not self.moto_log.exists():
             return None, patches
-        total = len(_MOTO_REQUEST_LINE.findall(self.moto_log.read_text(errors="replace")))
+        total = self._settled_count(self.moto_log)
         calls, self._moto_seen = total - self._moto_seen, total
         return calls, patches
+
+    @staticmethod
+    def _settled_count(log: Path) -> int:
+        """The requests moto has logged, once its log stops growing: its server threads write each line after
+        the answer, so a line can land just after the process that made the call has ended."""
+        count = len(_MOTO_REQUEST_LINE.findall(log.read_text(errors="replace")))
+        for _ in range(SETTLE_TRIES):
+            time.sleep(SETTLE_S)
+            again = len(_MOTO_REQUEST_LINE.findall(log.read_text(errors="replace")))
+            if again == count:
+                break
+            count = again
+        return count
 
 
 def moto_log_path(moto: MotoServer) -> Path | None:
