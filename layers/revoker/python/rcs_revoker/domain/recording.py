@@ -345,14 +345,13 @@ def timer_action(record: LedgerRecord | None, timer: Timer) -> TimerAction:
     return "ignore"
 
 
-def timer_fired(record: LedgerRecord, timer: Timer, now: datetime) -> LedgerWrite | None:
+def timer_fired(record: LedgerRecord, firing: TimerFiring, now: datetime) -> LedgerWrite | None:
     """The timer fires on its own write, before its revocation is asked (a revocation that waits on the bulk
     queue for a rate limit to pass: it is asked later, by the worker). None when the record says it does not
     fire. (A revocation asked now carries this in its write-ahead: `asking` with `RequestContext.firing`.)"""
-    if timer_action(record, timer) != "fire":
+    if timer_action(record, firing.timer) != "fire":
         return None
-    late_ms = round((now - timer.due_at).total_seconds() * 1000)
-    fields, entries = _fired(record, timer, late_ms, now)
+    fields, entries = _fired(record, firing, now)
     return LedgerWrite(record.message_uuid, record.version, {"state": "revoking", **fields}, entries)
 
 
@@ -391,13 +390,15 @@ def _firing(
     if firing is None or timer_action(record, firing.timer) != "fire":
         return {}, ()
     assert record is not None  # noqa: S101 - "fire" is decided on a record
-    return _fired(record, firing.timer, firing.late_ms, now)
+    return _fired(record, firing, now)
 
 
 def _fired(
-    record: LedgerRecord, timer: Timer, late_ms: int, now: datetime
+    record: LedgerRecord, firing: TimerFiring, now: datetime
 ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
-    entry = {"at": now.isoformat(), "event": "timer-fired", "timer_id": timer.timer_id, "late_ms": late_ms}
+    """The timer ended `fired`, late by as much as its wake-up was (TimerFiring.late_ms)."""
+    late_ms = firing.late_ms
+    entry = {"at": now.isoformat(), "event": "timer-fired", "timer_id": firing.timer.timer_id, "late_ms": late_ms}
     return {"timer": {**(ended(record.timer, "fired", now) or {}), "late_ms": late_ms}}, (entry,)
 
 

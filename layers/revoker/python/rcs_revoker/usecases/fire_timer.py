@@ -115,7 +115,7 @@ class FireTimer:
             # write of its own now (the worker asks Vonage later; a failure here leaves the timer pending, which
             # the revocation's own write-ahead then ends).
             now = self._clock()
-            write_record(ledger, timer.message_uuid, lambda current: _fired(current, timer, now))
+            write_record(ledger, timer.message_uuid, lambda current: _fired(current, firing, now))
         return "fired" if fires else "finished"
 
     def _ignored(self, ledger: Ledger, timer: Timer, record: LedgerRecord | None, *, read: bool) -> WakeUpResult:
@@ -146,5 +146,5 @@ class FireTimer:
         self._wake_ups.arm(timer, plan, retries=retries)
 
 
-def _fired(record: LedgerRecord | None, timer: Timer, now: datetime) -> LedgerWrite | None:
-    return recording.timer_fired(record, timer, now) if record is not None else None
+def _fired(record: LedgerRecord | None, firing: TimerFiring, now: datetime) -> LedgerWrite | None:
+    return recording.timer_fired(record, firing, now) if record is not None else None
